@@ -1,0 +1,3 @@
+from landaudit.cli import main
+
+main()

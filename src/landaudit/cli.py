@@ -1,0 +1,241 @@
+"""Command line (Typer only): parse options, call one library function, render, set the exit code.
+
+Heavy libraries (pandas, pyarrow, duckdb, xlsxwriter) are imported inside the commands so that
+`landaudit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landaudit.errors import LandauditError
+
+_HELP_WORDS = {
+    "Options": "选项", "Commands": "命令", "Arguments": "参数", "Error": "错误",
+    "[required]": "[必填]", "required": "必填", "[default: {}]": "[默认：{}]", "default: {default}": "默认：{default}",
+    "Missing command.": "缺少命令。", "No such command {name!r}.": "没有命令 {name!r}。",
+    "Try [blue]'{command_path} {help_option}'[/] for help.": "运行 '{command_path} {help_option}' 查看帮助。",
+    "Aborted!": "已中止！", "Aborted.": "已中止。",
+}
+
+
+def _localise_help() -> None:
+    """SPEC §1: help is Chinese. Typer vendors click without gettext, so its few fixed English
+    words (usage prefix, section titles, the --help line) are replaced here, in one place."""
+    import typer.core
+    from typer._click import core as click_core
+    from typer._click import formatting
+
+    typer.core._ = lambda text: _HELP_WORDS.get(text, text)
+    original_write_usage = formatting.HelpFormatter.write_usage
+    original_help_option = click_core.Command.get_help_option
+
+    def write_usage(self, prog, args="", prefix=None):
+        return original_write_usage(self, prog, args, "用法：" if prefix is None else prefix)
+
+    def get_help_option(self, ctx):
+        option = original_help_option(self, ctx)
+        if option is not None:
+            option.help = "显示本帮助并退出。"
+        return option
+
+    formatting.HelpFormatter.write_usage = write_usage
+    click_core.Command.get_help_option = get_help_option
+
+
+_localise_help()
+
+app = typer.Typer(
+    name="landaudit",
+    help="工业全域治理数据工具：汇总各部门报表，识别亩均低效、“低散乱污”和集体工业用地问题地块，"
+         "确定“四个一批”处置方式，输出治理清单。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+# Options shared by commands (defined once, STYLE.md).
+WorkspaceOpt = Annotated[Path | None, typer.Option(
+    "--workspace", "-w", help="工作区文件夹（默认：当前文件夹，或环境变量 LANDAUDIT_WORKSPACE）",
+    show_default=False)]
+YearOpt = Annotated[int | None, typer.Option(
+    "--year", "-y", help="年度（默认：data/raw 下最新的年度文件夹）", show_default=False)]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="出错时显示完整的 Python 错误堆栈（排查程序问题用）")]
+
+
+def _run(debug: bool, action):
+    """The one place errors become a Chinese sentence and an exit code (SPEC §2)."""
+    try:
+        return action()
+    except LandauditError as exc:
+        if debug:
+            raise
+        err_console.print(f"[red]错误：{exc}[/red]")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("[red]已中断。[/red]")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        err_console.print(f"[red]程序内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行，"
+                          f"并把输出发给维护人员。[/red]")
+        raise typer.Exit(70) from None
+
+
+def _workspace(path: Path | None):
+    from landaudit.workspace import Workspace
+
+    return Workspace.at(path)
+
+
+@app.command("init")
+def init_cmd(
+    directory: Annotated[Path | None, typer.Argument(help="要创建的工作区文件夹（默认：当前文件夹）",
+                                                     show_default=False)] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """创建工作区：写出可编辑的配置文件（configs/）和数据文件夹（data/raw、data/processed）。"""
+    from landaudit.config import CONFIG_FILES, default_config_text
+
+    def action() -> None:
+        root = (directory or Path(".")).resolve()
+        (root / "configs").mkdir(parents=True, exist_ok=True)
+        for sub in ("raw", "processed", "exports"):
+            (root / "data" / sub).mkdir(parents=True, exist_ok=True)
+        for name in CONFIG_FILES:
+            target = root / "configs" / name
+            if target.exists():
+                console.print(f"已存在，未覆盖：{target}")
+            else:
+                target.write_text(default_config_text(name), encoding="utf-8")
+                console.print(f"已写出：{target}")
+        console.print(f"工作区已就绪：{root}。把各部门报表放进 data/raw/<年度>/ 后运行 landaudit ingest。")
+
+    _run(debug, action)
+
+
+@app.command("demo")
+def demo_cmd(
+    workspace: WorkspaceOpt = None,
+    parcels: Annotated[int, typer.Option("--parcels", "-n", help="模拟地块数量（1 至 1,000,000）", min=1,
+                                         max=1_000_000)] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子；同一种子生成完全相同的文件")] = 20231,
+    debug: DebugOpt = False,
+) -> None:
+    """生成模拟的部门报表（两个年度，仅供演示和测试），写入 data/raw/<年度>/。"""
+    def action() -> None:
+        from landaudit.demo import write_demo
+
+        ws = _workspace(workspace)
+        paths = write_demo(ws.raw, parcels=parcels, seed=seed)
+        table = Table(title=f"已生成模拟部门报表（{parcels} 个地块，种子 {seed}）")
+        table.add_column("文件")
+        table.add_column("大小", justify="right")
+        for path in paths:
+            table.add_row(ws.relative(path), f"{path.stat().st_size / 1024:,.0f} KB")
+        console.print(table)
+
+    _run(debug, action)
+
+
+@app.command("ingest")
+def ingest_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="强制指定 CSV/文本文件的编码（如 gbk、utf-8），默认自动识别", show_default=False)] = None,
+    max_reject_rate: Annotated[float | None, typer.Option(
+        "--max-reject-rate", help="被拒行占比超过此值（0–1）时以退出码 1 结束（默认不检查）",
+        min=0.0, max=1.0, show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="有任何被拒行或无法读取的文件时以退出码 1 结束")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
+    debug: DebugOpt = False,
+) -> None:
+    """读取 data/raw/<年度>/ 下的全部部门报表，识别数据集、校验、标准化，写出 Parquet、被拒行清单和 ingest_report.json。"""
+    def action() -> int:
+        from landaudit.ingest import ingest
+
+        result = ingest(_workspace(workspace), year=year, encoding=encoding)
+        if output_format == "json":
+            import json
+
+            console.print_json(json.dumps(result.report(), ensure_ascii=False, default=str))
+        else:
+            _render_ingest(result)
+        totals = result.totals
+        if strict and (totals["rows_rejected"] or totals["errors"]):
+            err_console.print("[yellow]--strict：存在被拒行或无法读取的文件，退出码 1。[/yellow]")
+            return 1
+        if max_reject_rate is not None and result.reject_rate > max_reject_rate:
+            err_console.print(f"[yellow]被拒行占比 {result.reject_rate:.1%} 超过 --max-reject-rate "
+                              f"{max_reject_rate:.1%}，退出码 1。[/yellow]")
+            return 1
+        return 0
+
+    code = _run(debug, action)
+    raise typer.Exit(code)
+
+
+_DATASET_NAMES = {"land": "工业用地底数", "enterprise": "企业亩均效益", "ledger": "问题隐患台账"}
+_SKIP_NAMES = {"blank": "空行", "total": "合计行", "note": "备注行", "duplicate": "重复行",
+               "column_numbers": "栏次行", "repeated_header": "重复表头"}
+
+
+def _render_ingest(result) -> None:
+    table = Table(title=f"{result.year} 年部门报表读取结果", show_lines=False)
+    for header, justify in (("文件", "left"), ("工作表", "left"), ("数据集", "left"), ("表头行", "right"),
+                            ("总行数", "right"), ("接收", "right"), ("拒收", "right"), ("跳过", "right"),
+                            ("说明", "left")):
+        table.add_column(header, justify=justify, overflow="fold")
+    for e in result.entries:
+        if e.error:
+            style = "dim" if e.error["code"] in ("sheet_empty", "temp_file") else "red"
+            table.add_row(e.path, e.sheet or "", "", "", "", "", "", "", e.error["message"], style=style)
+            continue
+        dataset = _DATASET_NAMES.get(e.dataset, e.dataset) + (f"·{e.category}" if e.category else "")
+        skipped = "，".join(f"{_SKIP_NAMES.get(k, k)} {v}" for k, v in e.skipped.items() if v)
+        table.add_row(e.path, e.sheet, dataset, str(e.header_row), f"{e.rows_total:,}", f"{e.rows_accepted:,}",
+                      f"[red]{e.rows_rejected:,}[/red]" if e.rows_rejected else "0", f"{e.rows_skipped:,}",
+                      skipped)
+    console.print(table)
+    totals = result.totals
+    console.print(f"合计：{totals['files']} 个文件，{totals['sheets']} 个工作表，{totals['rows_total']:,} 行 → "
+                  f"接收 {totals['rows_accepted']:,}，拒收 {totals['rows_rejected']:,}，跳过 {totals['rows_skipped']:,}；"
+                  f"无法读取 {totals['errors']} 个；待核实/提示 {totals['warnings']:,} 条。")
+    by = totals["by_dataset"]
+    console.print(f"入库：地块 {by['land']:,} 宗，企业 {by['enterprise']:,} 家，问题隐患 {by['ledger']:,} 条。")
+    report = result.report()
+    if report["top_reasons"]:
+        reasons = Table(title="主要拒收原因")
+        reasons.add_column("原因")
+        reasons.add_column("次数", justify="right")
+        reasons.add_column("示例")
+        for item in report["top_reasons"][:5]:
+            example = next(f for f in result.findings if f.code == item["code"])
+            where = f"{example.file}" + (f" 第 {example.row} 行" if example.row else "")
+            reasons.add_row(item["code"], str(item["count"]), f"{where}：{example.message}")
+        console.print(reasons)
+    console.print(f"输出：{result.outputs['report']}、{result.outputs['rejects']} 等，位于 "
+                  f"data/processed/{result.year}/")
+
+
+def main() -> None:
+    # Narrow terminals and cron logs: rich decides colour by TTY; keep a sane width without one.
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        console.width = 160
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Problems are data (STYLE.md, after frictionless): one Finding per file × sheet × row × column ×
+rule, with the spreadsheet's own 1-based row number, and a registry of codes with their Chinese
+message templates. The CLI renders findings as tables, JSON or send-back workbooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pyarrow as pa
+
+# Levels: a rejected row; a warning (row kept, value nulled or flagged); 待核实 (kept, a human must
+# check); a file or sheet that could not be read at all.
+REJECT, WARNING, VERIFY, ERROR = "reject", "warning", "verify", "error"
+
+# code → Chinese message template; {column}, {value}, {detail} are filled in.
+FINDING_CODES: dict[str, str] = {
+    # files and sheets
+    "file_empty": "文件为空（0 字节），请重新导出后提交",
+    "file_too_large": "文件大小 {detail}，超过配置上限，未读取；请拆分后提交或调整 ingest.max_file_mb",
+    "zip_bomb": "文件解压后达 {detail}，超过上限，疑似异常文件，未读取",
+    "file_encrypted": "文件受密码保护或已加密，无法读取；请取消密码后另存为 .xlsx 重新提交",
+    "file_corrupt": "文件已损坏或不完整，无法打开（{detail}）；请重新导出",
+    "not_spreadsheet": "不是电子表格文件（实际格式：{detail}），未读取",
+    "decode_failed": "无法识别文本编码，请另存为 UTF-8 或 GBK 编码的 CSV，或用 --encoding 指定",
+    "unknown_dataset": "未能识别为任何部门数据集：表头中找不到 {detail}；请使用标准模板表头（landaudit template）",
+    "sheet_empty": "工作表为空",
+    "temp_file": "Office 临时文件或系统文件，已跳过",
+    "ledger_category_unknown": "无法确定问题类别：没有“问题类别”列，文件名和工作表名也不含类别关键词；已记为“其他”，请补充“问题类别”列",
+    # rows: rejects when the field is required, warnings otherwise
+    "missing_required": "“{column}”为必填项，不能为空",
+    "missing_keys": "地块编码、统一社会信用代码、企业名称至少填写一项，否则无法关联到地块",
+    "invalid_number": "“{column}”的值“{value}”不是有效数字，请填写数字（可带单位）",
+    "nonpositive": "“{column}”必须大于 0，实际为“{value}”",
+    "invalid_date": "“{column}”的值“{value}”不是有效日期，请写成 2023-05-01 这样的格式",
+    "date_out_of_range": "“{column}”的日期“{value}”超出合理范围（1949-10-01 至 2100-12-31）",
+    "invalid_year": "“{column}”的值“{value}”不是有效年份，请写四位年份，如 1998",
+    "invalid_bool": "“{column}”的值“{value}”无法识别为是/否，请填写“是”或“否”",
+    "invalid_choice": "“{column}”的值“{value}”不在可选范围内（{detail}）",
+    "invalid_code": "“{column}”的值“{value}”不是有效编码",
+    "code_stored_as_number": "“{column}”以数字格式存储（{value}），超过 15 位的编码已被 Excel 截断；请将该列设为文本格式后重新填写",
+    "duplicate_conflict": "与 {detail} 的关键字段相同但内容不同，已保留先出现的一行，本行请核实后更正",
+    # 待核实 findings on kept rows
+    "credit_code_invalid": "统一社会信用代码“{value}”长度或校验位不正确（GB 32100-2015），已保留，请核实",
+    "parcel_code_nonstandard": "地块编码“{value}”不符合宗地代码规则（县级代码 {detail} + 地籍区 + 地籍子区 + 特征码 + 顺序号，共 19 位），已保留，请核实",
+    "ownership_conflict": "土地权属为“{value}”，但宗地代码特征码表示{detail}，请核实",
+    "township_unknown": "镇街“{value}”不在配置的镇街名单中，已按原文保留，请核实",
+    "enterprise_unlocatable": "企业既无统一社会信用代码也无地块编码，只能按名称关联，请补充",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    level: str
+    code: str
+    message: str
+    file: str
+    sheet: str | None = None
+    row: int | None = None           # 1-based Excel row number, header included
+    column: str | None = None        # the source header as written
+    value: str | None = None         # the original cell text
+    dataset: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_finding(level: str, code: str, *, file: str, sheet: str | None = None,
+                 row: int | None = None, column: str | None = None, value: object = None,
+                 detail: str = "", dataset: str | None = None) -> Finding:
+    text = None if value is None else str(value)
+    message = FINDING_CODES[code].format(column=column or "", value=text or "", detail=detail)
+    return Finding(level, code, message, file, sheet, row, column, text, dataset)
+
+
+FINDINGS_SCHEMA = pa.schema([
+    ("file", pa.string()), ("sheet", pa.string()), ("row", pa.int64()), ("column", pa.string()),
+    ("value", pa.string()), ("reason_code", pa.string()), ("message", pa.string()),
+    ("level", pa.string()), ("dataset", pa.string()),
+])
+
+
+def findings_table(findings: list[Finding]) -> pa.Table:
+    """rejects.parquet / quality.parquet layout (SPEC §2): file, sheet, row, column, value,
+    reason_code, message, plus level and dataset."""
+    columns = {name: [] for name in FINDINGS_SCHEMA.names}
+    for f in findings:
+        columns["file"].append(f.file)
+        columns["sheet"].append(f.sheet)
+        columns["row"].append(f.row)
+        columns["column"].append(f.column)
+        columns["value"].append(f.value)
+        columns["reason_code"].append(f.code)
+        columns["message"].append(f.message)
+        columns["level"].append(f.level)
+        columns["dataset"].append(f.dataset)
+    return pa.table(columns, schema=FINDINGS_SCHEMA)

@@ -1,0 +1,289 @@
+"""Ingest one year's folder: every file under data/raw/<year>/ → land/enterprise/ledger Parquet,
+rejects.parquet, quality.parquet and ingest_report.json (SPEC §2). Nothing is lost: every row
+below a header ends accepted, rejected with a reason, or skipped with a kind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from landaudit.config import Config, DatasetSpec, load_config
+from landaudit.findings import ERROR, REJECT, VERIFY, Finding, findings_table, make_finding
+from landaudit.ingest.header import SynonymIndex, find_header
+from landaudit.ingest.read import read_file
+from landaudit.ingest.rows import (
+    DUPLICATE, SheetContext, SheetRows, ledger_category_from_names, process_sheet,
+)
+from landaudit.workspace import Workspace, write_json, write_parquet
+
+DATASETS = ("land", "enterprise", "ledger")
+_ARROW_TYPES = {
+    "number": pa.float64(), "year": pa.int32(), "bool": pa.bool_(), "date": pa.date32(),
+    "parcel_codes": pa.list_(pa.string()),
+}
+
+
+def dataset_schema(name: str, spec: DatasetSpec) -> pa.Schema:
+    """Explicit Arrow schema (SPEC §14: codes are strings, never guessed)."""
+    columns: list[tuple[str, pa.DataType]] = []
+    for spec_field in spec.fields:
+        columns.append((spec_field.name, _ARROW_TYPES.get(spec_field.type, pa.string())))
+        if spec_field.type == "name":
+            columns.append((f"{spec_field.name}_key", pa.string()))
+        elif spec_field.type == "credit_code":
+            columns.append((f"{spec_field.name}_valid", pa.bool_()))
+    names = {c for c, _ in columns}
+    if name == "land":
+        columns.append(("area_m2", pa.float64()))
+    if name == "ledger":
+        for extra in ("category", "item_id"):
+            if extra not in names:
+                columns.append((extra, pa.string()))
+        columns.append(("item_id_generated", pa.bool_()))
+    columns += [("source_file", pa.string()), ("source_sheet", pa.string()), ("source_row", pa.int64())]
+    return pa.schema(columns)
+
+
+@dataclass
+class SheetEntry:
+    """One line of ingest_report.json's `files`."""
+
+    path: str
+    sheet: str | None
+    format: str | None
+    encoding: str | None = None
+    dataset: str | None = None
+    category: str | None = None
+    header_row: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    unmapped_columns: list[str] = field(default_factory=list)
+    hidden: bool = False
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_skipped: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: int = 0
+    error: dict | None = None
+
+    def to_dict(self) -> dict:
+        data = {
+            "path": self.path, "sheet": self.sheet, "format": self.format, "encoding": self.encoding,
+            "hidden": self.hidden,
+        }
+        if self.error:
+            data["dataset"] = self.dataset
+            data["error"] = self.error
+            return data
+        data |= {
+            "dataset": self.dataset, "category": self.category, "header_row": self.header_row,
+            "columns": self.columns, "units": self.units, "unmapped_columns": self.unmapped_columns,
+            "rows_total": self.rows_total, "rows_accepted": self.rows_accepted,
+            "rows_rejected": self.rows_rejected, "rows_skipped": self.rows_skipped,
+            "skipped": self.skipped, "warnings": self.warnings,
+        }
+        return data
+
+
+@dataclass
+class IngestResult:
+    year: int
+    entries: list[SheetEntry]
+    findings: list[Finding]
+    tables: dict[str, pa.Table]
+    outputs: dict[str, str]
+
+    @property
+    def totals(self) -> dict:
+        counted = [e for e in self.entries if not e.error]
+        totals = {
+            "files": len({e.path for e in self.entries}),
+            "sheets": len(counted),
+            "errors": sum(1 for e in self.entries if e.error and e.error["code"] != "sheet_empty"),
+            "rows_total": sum(e.rows_total for e in counted),
+            "rows_accepted": sum(e.rows_accepted for e in counted),
+            "rows_rejected": sum(e.rows_rejected for e in counted),
+            "rows_skipped": sum(e.rows_skipped for e in counted),
+            "warnings": sum(1 for f in self.findings if f.level not in (REJECT, ERROR)),
+        }
+        totals["by_dataset"] = {name: self.tables[name].num_rows for name in DATASETS}
+        return totals
+
+    @property
+    def reject_rate(self) -> float:
+        t = self.totals
+        considered = t["rows_accepted"] + t["rows_rejected"]
+        return t["rows_rejected"] / considered if considered else 0.0
+
+    def report(self) -> dict:
+        reasons = Counter(f.code for f in self.findings if f.level in (REJECT, ERROR))
+        return {
+            "year": self.year,
+            "files": [e.to_dict() for e in self.entries],
+            "totals": self.totals,
+            "top_reasons": [{"code": code, "count": count} for code, count in reasons.most_common(10)],
+            "outputs": self.outputs,
+        }
+
+
+def list_input_files(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
+
+
+def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | None = None,
+           config: Config | None = None) -> IngestResult:
+    """Read every file of the year, write the Parquet files and the report; return the result."""
+    config = config or load_config(workspace.root)
+    year = workspace.resolve_year(year)
+    specs = config.dataset_specs
+    indexes = {name: SynonymIndex(spec) for name, spec in specs.items()}
+    limits = config.settings.ingest
+    entries: list[SheetEntry] = []
+    findings: list[Finding] = []
+    candidates: dict[str, list[tuple[SheetEntry, dict]]] = {name: [] for name in DATASETS}
+
+    for path in list_input_files(workspace.raw_year(year)):
+        rel = workspace.relative(path)
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in limits.skip_files):
+            entries.append(_error_entry(rel, None, None, "temp_file", findings))
+            continue
+        result = read_file(path, max_bytes=int(limits.max_file_mb * 1_048_576),
+                           max_uncompressed=int(limits.max_uncompressed_mb * 1_048_576), encoding=encoding)
+        if result.error:
+            entries.append(_error_entry(rel, None, result.format, result.error, findings, result.error_detail))
+            continue
+        for sheet in result.sheets:
+            entry = SheetEntry(rel, sheet.name, result.format, result.encoding, hidden=sheet.hidden)
+            entries.append(entry)
+            if not any(str(v).strip() for row in sheet.rows for v in row if v is not None):
+                entry.error = _error(findings, "sheet_empty", rel, sheet.name)
+                continue
+            hint = f"{rel}/{sheet.name}"
+            match, why = find_header(sheet.rows, sheet.merged, specs, indexes,
+                                     search_rows=limits.header_search_rows, hint_text=hint)
+            if match is None:
+                entry.error = _error(findings, "unknown_dataset", rel, sheet.name, why)
+                continue
+            entry.dataset, entry.header_row = match.dataset, match.header_row
+            entry.columns = {c.field.name: c.header for c in match.columns}
+            entry.units = {c.field.name: c.unit for c in match.columns if c.unit}
+            entry.unmapped_columns = match.unmapped
+            ctx = SheetContext(config, specs[match.dataset], match.dataset, rel, sheet.name)
+            if match.dataset == "ledger":
+                ctx.default_category = ledger_category_from_names(hint, config)
+                entry.category = ctx.default_category
+                if ctx.default_category is None and "category" not in entry.columns:
+                    findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
+                                                 sheet=sheet.name, dataset="ledger"))
+            rows = process_sheet(sheet.rows, match, ctx)
+            _count_sheet(entry, rows)
+            findings.extend(rows.findings)
+            candidates[match.dataset] += [(entry, record) for record in rows.records]
+
+    tables = {}
+    for name in DATASETS:
+        kept = _dedupe(name, specs[name], candidates[name], findings)
+        tables[name] = _to_table(kept, dataset_schema(name, specs[name]))
+    for entry in entries:
+        if not entry.error:
+            entry.warnings = sum(1 for f in findings if f.file == entry.path and f.sheet == entry.sheet
+                                 and f.level not in (REJECT, ERROR))
+
+    outputs = _write_outputs(workspace, year, tables, findings)
+    result = IngestResult(year, entries, findings, tables, outputs)
+    write_json(workspace.processed_year(year) / "ingest_report.json", result.report())
+    return result
+
+
+def _error(findings: list[Finding], code: str, file: str, sheet: str | None, detail: str = "") -> dict:
+    finding = make_finding(ERROR, code, file=file, sheet=sheet, detail=detail)
+    if code != "sheet_empty":
+        findings.append(finding)
+    return {"code": code, "message": finding.message}
+
+
+def _error_entry(rel: str, sheet: str | None, fmt: str | None, code: str, findings: list[Finding],
+                 detail: str = "") -> SheetEntry:
+    entry = SheetEntry(rel, sheet, fmt)
+    entry.error = _error(findings, code, rel, sheet, detail)
+    return entry
+
+
+def _count_sheet(entry: SheetEntry, rows: SheetRows) -> None:
+    entry.rows_total = rows.rows_total
+    entry.rows_rejected = len(rows.rejected_rows)
+    entry.rows_accepted = len(rows.records)
+    entry.skipped = dict(rows.skipped)
+    entry.rows_skipped = sum(rows.skipped.values())
+
+
+def _record_key(name: str, record: dict) -> tuple:
+    if name == "land":
+        return ("parcel", record["parcel_code"])
+    if name == "enterprise":
+        code = record.get("credit_code")
+        return ("credit", code) if code else ("name", record.get("name_key"))
+    return ("item", record.get("category"), record.get("item_id"))
+
+
+def _signature(record: dict) -> tuple:
+    return tuple((k, tuple(v) if isinstance(v, list) else v)
+                 for k, v in sorted(record.items()) if not k.startswith("source_"))
+
+
+def _dedupe(name: str, spec: DatasetSpec, candidates: list[tuple[SheetEntry, dict]],
+            findings: list[Finding]) -> list[dict]:
+    """SPEC §4: identical rows are merged (skipped, kind duplicate); a row with the same key but
+    different values is rejected and listed for checking, the first by (file, sheet, row) kept."""
+    kept: list[dict] = []
+    first_by_key: dict[tuple, dict] = {}
+    signatures: set[tuple] = set()
+    for entry, record in candidates:
+        signature = _signature(record)
+        if signature in signatures:
+            _move(entry, "rows_accepted", "rows_skipped")
+            entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + 1
+            continue
+        key = _record_key(name, record)
+        first = first_by_key.get(key)
+        if first is not None:
+            _move(entry, "rows_accepted", "rows_rejected")
+            where = f"{first['source_file']} 工作表“{first['source_sheet']}”第 {first['source_row']} 行"
+            findings.append(make_finding(REJECT, "duplicate_conflict", file=record["source_file"],
+                                         sheet=record["source_sheet"], row=record["source_row"],
+                                         value=" ".join(str(k) for k in key[1:]), detail=where, dataset=name))
+            continue
+        signatures.add(signature)
+        first_by_key[key] = record
+        kept.append(record)
+    return kept
+
+
+def _move(entry: SheetEntry, source: str, target: str) -> None:
+    setattr(entry, source, getattr(entry, source) - 1)
+    setattr(entry, target, getattr(entry, target) + 1)
+
+
+def _to_table(records: list[dict], schema: pa.Schema) -> pa.Table:
+    columns = {name: [r.get(name) for r in records] for name in schema.names}
+    return pa.table(columns, schema=schema)
+
+
+def _write_outputs(workspace: Workspace, year: int, tables: dict[str, pa.Table],
+                   findings: list[Finding]) -> dict[str, str]:
+    folder = workspace.processed_year(year)
+    outputs = {}
+    for name, table in tables.items():
+        outputs[name] = workspace.relative(write_parquet(folder / f"{name}.parquet", table))
+    rejects = [f for f in findings if f.level in (REJECT, ERROR)]
+    quality = [f for f in findings if f.level not in (REJECT, ERROR)]
+    outputs["rejects"] = workspace.relative(write_parquet(folder / "rejects.parquet", findings_table(rejects)))
+    outputs["quality"] = workspace.relative(write_parquet(folder / "quality.parquet", findings_table(quality)))
+    outputs["report"] = workspace.relative(folder / "ingest_report.json")
+    return outputs

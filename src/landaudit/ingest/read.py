@@ -1,0 +1,334 @@
+"""Read any department file into sheets of raw cell values with absolute Excel row numbers.
+
+SPEC §14: the extension lies, so the format is sniffed from the first bytes (BIFF/OLE, zip,
+HTML, XML spreadsheet, else text). Workbooks are read with python-calamine; CSV, HTML tables and
+Excel 2003 XML are decoded here. Problems that stop a file are returned as an error code, never
+raised: the caller reports them and goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from xml.etree import ElementTree
+
+# Formats as recorded in ingest_report.json.
+XLSX, XLS, ODS, CSV, HTML, XML2003 = "xlsx", "xls", "ods", "csv", "html", "xml2003"
+
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_OTHER_BINARY = {
+    b"%PDF": "PDF", b"\x89PNG": "PNG 图片", b"\xff\xd8\xff": "JPEG 图片", b"Rar!": "RAR 压缩包",
+    b"7z\xbc\xaf": "7z 压缩包", b"\x1f\x8b": "gzip 压缩包", b"{\\rtf": "RTF 文档",
+}
+_ZIP_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".ods")
+_ENCRYPTION_MARK = "EncryptionInfo".encode("utf-16-le")
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list]                 # rows[i] is Excel row i + 1; cells are raw values
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    hidden: bool = False
+
+
+@dataclass
+class ReadResult:
+    format: str | None
+    sheets: list[Sheet] = field(default_factory=list)
+    encoding: str | None = None
+    error: str | None = None         # a findings.FINDING_CODES key
+    error_detail: str = ""
+
+
+class ReadFailure(Exception):
+    def __init__(self, code: str, detail: str = "", fmt: str | None = None):
+        super().__init__(code)
+        self.code, self.detail, self.format = code, detail, fmt
+
+
+def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
+              encoding: str | None = None) -> ReadResult:
+    """Sniff and read one file; never raises for bad content."""
+    fmt = None
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise ReadFailure("file_empty")
+        if size > max_bytes:
+            raise ReadFailure("file_too_large", _megabytes(size))
+        data = path.read_bytes()
+        fmt = sniff_format(data)
+        if fmt in (XLSX, ODS):
+            _check_zip_size(data, max_uncompressed)
+        if fmt in (XLSX, XLS, ODS):
+            return ReadResult(fmt, _read_workbook(data, fmt))
+        if fmt == HTML:
+            text, used = decode_text(data, encoding, html=True)
+            return ReadResult(fmt, _read_html(text), used)
+        if fmt == XML2003:
+            return ReadResult(fmt, _read_xml2003(data))
+        if path.suffix.lower() in _ZIP_EXTENSIONS:
+            raise ReadFailure("not_spreadsheet", "文本文件", "text")   # .xls may be TSV; .xlsx never
+        text, used = decode_text(data, encoding)
+        return ReadResult(CSV, [Sheet(path.stem, _read_csv(text))], used)
+    except ReadFailure as failure:
+        return ReadResult(failure.format or fmt, error=failure.code, error_detail=failure.detail)
+    except OSError as exc:
+        return ReadResult(fmt, error="file_corrupt", error_detail=exc.strerror or type(exc).__name__)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB"
+
+
+def sniff_format(data: bytes) -> str:
+    if data.startswith(OLE_MAGIC):
+        return XLS
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            raise ReadFailure("file_corrupt", "zip 结构不完整", XLSX) from None
+        if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+            return XLSX
+        if "mimetype" in names and b"opendocument.spreadsheet" in data[:200]:
+            return ODS
+        kind = "Word 文档" if "word/document.xml" in names else "zip 压缩包"
+        raise ReadFailure("not_spreadsheet", kind, "zip")
+    for magic, kind in _OTHER_BINARY.items():
+        if data.startswith(magic):
+            raise ReadFailure("not_spreadsheet", kind, "binary")
+    head = data[:2048].lstrip(codecs.BOM_UTF8).lstrip().lower()
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:4096]:
+        return XML2003
+    if re.match(rb"^(<!doctype html|<html|<table|<meta|<head|<body|<!--)", head) or b"<table" in head[:512]:
+        return HTML
+    return CSV
+
+
+def _check_zip_size(data: bytes, max_uncompressed: int) -> None:
+    """Refuse a zip bomb before inflating anything (SPEC §13)."""
+    try:
+        total = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise ReadFailure("file_corrupt", "zip 结构不完整") from None
+    if total > max_uncompressed:
+        raise ReadFailure("zip_bomb", _megabytes(total))
+
+
+def _read_workbook(data: bytes, fmt: str) -> list[Sheet]:
+    import python_calamine as calamine
+
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except calamine.PasswordError:
+        raise ReadFailure("file_encrypted") from None
+    except Exception as exc:  # calamine raises several types for bad files; all mean "can't open"
+        if data.startswith(OLE_MAGIC) and _ENCRYPTION_MARK in data:
+            raise ReadFailure("file_encrypted") from None
+        raise ReadFailure("file_corrupt", _short(exc)) from None
+    sheets = []
+    for meta in book.sheets_metadata:
+        if str(meta.typ).rsplit(".", 1)[-1] != "WorkSheet":
+            continue  # chart sheets and macro sheets hold no rows
+        try:
+            sheet = book.get_sheet_by_name(meta.name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = list(sheet.merged_cell_ranges or [])
+        except Exception as exc:
+            raise ReadFailure("file_corrupt", f"工作表“{meta.name}”：{_short(exc)}") from None
+        hidden = str(meta.visible).rsplit(".", 1)[-1] != "Visible"
+        sheets.append(Sheet(meta.name, rows, merged, hidden))
+    return sheets
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+# ---------------------------------------------------------------- text
+
+_META_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+
+
+def decode_text(data: bytes, encoding: str | None = None, *, html: bool = False) -> tuple[str, str]:
+    """SPEC §14: strict UTF-8 (BOM allowed) first, then GB18030; UTF-16 by its BOM;
+    an HTML page's declared charset; `encoding` overrides everything."""
+    candidates: list[str] = []
+    if encoding:
+        candidates = [encoding]
+    elif data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        declared = _META_CHARSET.search(data[:2048]) if html else None
+        if declared:
+            name = declared.group(1).decode("ascii").lower()
+            candidates.append("gb18030" if name in ("gbk", "gb2312", "gb18030") else name)
+        candidates += ["utf-8", "gb18030"]
+    for name in candidates:
+        try:
+            text = data.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if "\x00" in text:
+            continue  # binary posing as text
+        return text, name
+    raise ReadFailure("decode_failed")
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter whose per-line count is most consistent over the first lines; title lines
+    with no delimiter at all do not vote."""
+    best, best_score = ",", (0, 0)
+    for delimiter in (",", "\t", ";", "|"):
+        counts = [line.count(delimiter) for line in lines if line.strip()]
+        counts = [c for c in counts if c]
+        if not counts:
+            continue
+        mode = max(set(counts), key=lambda c: (counts.count(c), c))
+        score = (counts.count(mode), mode)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(text: str) -> list[list]:
+    lines = text.splitlines()[:50]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(lines))
+    return [list(row) for row in reader]
+
+
+# ---------------------------------------------------------------- HTML tables saved as .xls
+
+class _TableParser(HTMLParser):
+    """Collects every <table> as a grid; colspan/rowspan become merged ranges with empty cells."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[tuple[list[list], list]] = []
+        self._rows: list[list] | None = None
+        self._merged: list = []
+        self._cell: list[str] | None = None
+        self._span = (1, 1)
+        self._pending: dict[tuple[int, int], bool] = {}   # cells covered by a rowspan above
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self._rows, self._merged, self._pending = [], [], {}
+        elif tag == "tr" and self._rows is not None:
+            self._rows.append([])
+        elif tag in ("td", "th") and self._rows is not None:
+            if not self._rows:
+                self._rows.append([])
+            self._cell = []
+            spans = dict(attrs)
+            self._span = (_int(spans.get("rowspan")), _int(spans.get("colspan")))
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._rows is not None:
+            row_index, row = len(self._rows) - 1, self._rows[-1]
+            while self._pending.pop((row_index, len(row)), False):
+                row.append("")
+            col = len(row)
+            row.append("".join(self._cell).strip())
+            rowspan, colspan = self._span
+            row.extend([""] * (colspan - 1))
+            for r in range(row_index + 1, row_index + rowspan):
+                for c in range(col, col + colspan):
+                    self._pending[(r, c)] = True
+            if rowspan > 1 or colspan > 1:
+                self._merged.append(((row_index, col), (row_index + rowspan - 1, col + colspan - 1)))
+            self._cell = None
+        elif tag == "table" and self._rows is not None:
+            self.tables.append((self._rows, self._merged))
+            self._rows = None
+
+
+def _int(text: str | None) -> int:
+    try:
+        return max(1, min(int(text or 1), 1000))
+    except ValueError:
+        return 1
+
+
+def _read_html(text: str) -> list[Sheet]:
+    parser = _TableParser()
+    parser.feed(text)
+    parser.close()
+    if not parser.tables:
+        raise ReadFailure("not_spreadsheet", "网页（没有表格）")
+    many = len(parser.tables) > 1
+    return [Sheet(f"表{i + 1}" if many else "表1", rows, merged)
+            for i, (rows, merged) in enumerate(parser.tables)]
+
+
+# ---------------------------------------------------------------- Excel 2003 XML spreadsheet
+
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+
+
+def _read_xml2003(data: bytes) -> list[Sheet]:
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise ReadFailure("file_corrupt", f"XML 格式错误：{exc}") from None
+    sheets = []
+    for worksheet in root.iter(f"{_SS}Worksheet"):
+        rows: list[list] = []
+        merged = []
+        table = worksheet.find(f"{_SS}Table")
+        for row_el in table.iter(f"{_SS}Row") if table is not None else ():
+            index = int(row_el.get(f"{_SS}Index", len(rows) + 1)) - 1
+            rows.extend([] for _ in range(index - len(rows)))
+            row: list = []
+            for cell in row_el.iter(f"{_SS}Cell"):
+                col = int(cell.get(f"{_SS}Index", len(row) + 1)) - 1
+                row.extend("" for _ in range(col - len(row)))
+                data_el = cell.find(f"{_SS}Data")
+                row.append(_xml_value(data_el))
+                across, down = int(cell.get(f"{_SS}MergeAcross", 0)), int(cell.get(f"{_SS}MergeDown", 0))
+                row.extend("" for _ in range(across))
+                if across or down:
+                    merged.append(((index, col), (index + down, col + across)))
+            rows.append(row)
+        sheets.append(Sheet(worksheet.get(f"{_SS}Name", f"Sheet{len(sheets) + 1}"), rows, merged))
+    if not sheets:
+        raise ReadFailure("not_spreadsheet", "XML 文件（没有工作表）")
+    return sheets
+
+
+def _xml_value(data_el: ElementTree.Element | None) -> object:
+    if data_el is None:
+        return ""
+    text = "".join(data_el.itertext())
+    kind = data_el.get(f"{_SS}Type", "String")
+    if kind == "Number":
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if kind == "Boolean":
+        return text.strip() == "1"
+    if kind == "DateTime":
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(text.strip()[:19])
+        except ValueError:
+            return text
+    return text

@@ -1,0 +1,277 @@
+"""Turn one sheet below its header into skipped rows (with a kind), rejected rows (with one finding
+per row × column × rule) and candidate records (canonical values + source position).
+
+Duplicates are decided later, over the whole dataset, by pipeline.py (SPEC §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from landaudit.config import Config, DatasetSpec, FieldSpec
+from landaudit.findings import REJECT, VERIFY, WARNING, Finding, make_finding
+from landaudit.ingest import normalise as n
+from landaudit.ingest.header import HeaderMatch, header_key
+from landaudit.ingest.units import MU_M2
+
+# Skip kinds (SPEC §2/§4): counted, never silently lost.
+BLANK, TOTAL, NOTE, COLUMN_NUMBERS, REPEATED_HEADER, DUPLICATE = (
+    "blank", "total", "note", "column_numbers", "repeated_header", "duplicate")
+
+_TOTAL_WORDS = ("合计", "总计", "小计", "累计")
+_NOTE_PREFIXES = ("填表人", "填报人", "审核人", "制表人", "制表", "负责人", "统计人", "联系人", "联系电话",
+                  "填表日期", "填报日期", "填报单位", "注:", "注：", "注1", "备注:", "备注：", "说明:", "说明：",
+                  "数据来源", "单位负责人")
+
+
+@dataclass
+class SheetRows:
+    """What a sheet's data rows became; `records` are candidates until duplicates are decided."""
+
+    records: list[dict] = field(default_factory=list)
+    rejected_rows: set[int] = field(default_factory=set)
+    skipped: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    rows_total: int = 0
+
+    def skip(self, kind: str) -> None:
+        self.skipped[kind] = self.skipped.get(kind, 0) + 1
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if value.is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
+def skip_kind(row: list, header_labels: set[str]) -> str | None:
+    """The reason a row below the header holds no data, or None for a data row."""
+    texts = [_text(v) for v in row]
+    filled = [t for t in texts if t]
+    if not filled:
+        return BLANK
+    first = n.compact(filled[0])
+    if any(first.startswith(word) for word in _TOTAL_WORDS) or any(
+        n.compact(t) in _TOTAL_WORDS for t in filled[:4]
+    ):
+        return TOTAL
+    if first.startswith(_NOTE_PREFIXES) or (first.startswith("注") and len(filled) <= 2 and len(first) > 2 and first[1] in ":：1"):
+        return NOTE
+    if len(filled) >= 3 and all(t.isdigit() for t in filled):
+        numbers = [int(t) for t in filled]
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1:
+            return COLUMN_NUMBERS
+    if first in ("栏次", "甲", "序号栏次"):
+        return COLUMN_NUMBERS
+    labels = [header_key(t).exact for t in filled]
+    if len(filled) >= 2 and sum(label in header_labels for label in labels) >= max(2, 0.6 * len(filled)):
+        return REPEATED_HEADER
+    return None
+
+
+def ledger_category_from_names(text: str, config: Config) -> str | None:
+    """SPEC §3: the category from a 问题类别 value, or a file/sheet name, via config keywords."""
+    key = n.compact(text)
+    for rule in config.settings.ingest.ledger_categories:
+        if rule.category == key or any(word in key for word in rule.keywords):
+            return rule.category
+    return None
+
+
+@dataclass
+class SheetContext:
+    config: Config
+    spec: DatasetSpec
+    dataset: str
+    file: str
+    sheet: str
+    default_category: str | None = None
+    parcel_pattern: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.parcel_pattern = n.parcel_code_pattern(self.config.settings.county.code)
+
+    def finding(self, level: str, code: str, *, row: int | None = None, column: str | None = None,
+                value: object = None, detail: str = "") -> Finding:
+        return make_finding(level, code, file=self.file, sheet=self.sheet, row=row, column=column,
+                            value=value, detail=detail, dataset=self.dataset)
+
+
+def _choices(spec_field: FieldSpec) -> str:
+    return {
+        "ownership": "国有、集体",
+        "severity": "一般、较大、重大",
+        "status": "、".join(n.STATUSES),
+        "acceptance": "合格、不合格",
+    }.get(spec_field.type, "")
+
+
+def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> Callable[[object], object]:
+    kind = spec_field.type
+    if kind == "number":
+        return lambda v: n.parse_number(v, unit_kind=spec_field.unit_kind, unit=unit or spec_field.unit,
+                                        canonical_unit=spec_field.canonical_unit)
+    return {
+        "text": n.parse_name,
+        "name": n.parse_name,
+        "township": n.parse_name,
+        "parcel_code": n.parse_parcel_code,
+        "parcel_codes": n.split_parcel_codes,
+        "credit_code": n.parse_credit_code,
+        "year": n.parse_year,
+        "bool": n.parse_bool,
+        "date": n.parse_date,
+        "ownership": n.parse_ownership,
+        "severity": n.parse_severity,
+        "status": n.parse_status,
+        "acceptance": n.parse_acceptance,
+        "category": n.parse_name,
+    }[kind]
+
+
+def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext) -> SheetRows:
+    """Classify every row below the header; normalise the data rows column by column."""
+    out = SheetRows()
+    header_labels = {header_key(c.header.split("/")[-1]).exact for c in match.columns}
+    header_labels |= {header_key(c.header).exact for c in match.columns}
+    data: list[tuple[int, list]] = []            # (Excel row number, cells)
+    last = len(rows)
+    while last > match.header_row and not any(_text(v) for v in rows[last - 1]):
+        last -= 1                                 # trailing empty rows are not rows at all
+    for index in range(match.header_row, last):
+        out.rows_total += 1
+        kind = skip_kind(rows[index], header_labels)
+        if kind:
+            out.skip(kind)
+        else:
+            data.append((index + 1, rows[index]))
+    if not data:
+        return out
+
+    values: dict[str, list] = {}
+    for column in match.columns:
+        normalise = _normaliser(column.field, ctx, column.unit)
+        results = []
+        for excel_row, cells in data:
+            raw = cells[column.index] if column.index < len(cells) else None
+            if raw == "" or raw is None:
+                results.append(None)
+                continue
+            try:
+                results.append(normalise(raw))
+            except n.CellError as err:
+                results.append(None)
+                level = REJECT if column.field.required else WARNING
+                if level == REJECT:
+                    out.rejected_rows.add(excel_row)
+                out.findings.append(ctx.finding(level, err.code, row=excel_row, column=column.header,
+                                                value=_text(raw), detail=_choices(column.field)))
+        values[column.field.name] = results
+
+    headers = {c.field.name: c.header for c in match.columns}
+    for i, (excel_row, cells) in enumerate(data):
+        record = {name: column[i] for name, column in values.items()}
+        problems = _check_row(record, ctx, headers, excel_row, cells, match)
+        out.findings.extend(problems)
+        if excel_row in out.rejected_rows or any(p.level == REJECT for p in problems):
+            out.rejected_rows.add(excel_row)
+            continue
+        _derive(record, ctx, headers, excel_row, out.findings)
+        record["source_file"], record["source_sheet"], record["source_row"] = ctx.file, ctx.sheet, excel_row
+        out.records.append(record)
+    return out
+
+
+def _check_row(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
+               cells: list, match: HeaderMatch) -> list[Finding]:
+    """Required fields and value rules that make a row unusable (SPEC §3–§4)."""
+    problems = []
+    for spec_field in ctx.spec.fields:
+        name = spec_field.name
+        if spec_field.required and record.get(name) is None and name in headers:
+            raw = _raw(cells, match, name)
+            if raw == "" or n.is_null_token(raw):   # unparseable values were reported already
+                problems.append(ctx.finding(REJECT, "missing_required", row=excel_row,
+                                            column=headers[name], value=raw or None))
+        if spec_field.positive and record.get(name) is not None and record[name] <= 0:
+            problems.append(ctx.finding(REJECT, "nonpositive", row=excel_row, column=headers[name],
+                                        value=_raw(cells, match, name)))
+    if ctx.spec.required_any and all(record.get(k) is None for k in ctx.spec.required_any):
+        problems.append(ctx.finding(REJECT, "missing_keys", row=excel_row))
+    return problems
+
+
+def _raw(cells: list, match: HeaderMatch, name: str) -> str:
+    column = next(c for c in match.columns if c.field.name == name)
+    return _text(cells[column.index]) if column.index < len(cells) else ""
+
+
+def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
+            findings: list[Finding]) -> None:
+    """Derived columns and 待核实 findings on kept rows."""
+    county = ctx.config.settings.county
+    for spec_field in ctx.spec.fields:
+        name, value = spec_field.name, record.get(spec_field.name)
+        if spec_field.type == "name":
+            record[f"{name}_key"] = n.name_key(value)
+        elif spec_field.type == "credit_code":
+            record[f"{name}_valid"] = n.credit_code_valid(value)
+            if value is not None and not record[f"{name}_valid"]:
+                findings.append(ctx.finding(VERIFY, "credit_code_invalid", row=excel_row,
+                                            column=headers.get(name), value=value))
+        elif spec_field.type == "parcel_code" and value is not None:
+            if not ctx.parcel_pattern.match(value):
+                findings.append(ctx.finding(VERIFY, "parcel_code_nonstandard", row=excel_row,
+                                            column=headers.get(name), value=value, detail=county.code))
+        elif spec_field.type == "parcel_codes" and value:
+            for code in value:
+                if not ctx.parcel_pattern.match(code):
+                    findings.append(ctx.finding(VERIFY, "parcel_code_nonstandard", row=excel_row,
+                                                column=headers.get(name), value=code, detail=county.code))
+        elif spec_field.type == "township" and value is not None:
+            official = n.match_township(value, county.townships) if county.townships else value
+            if official is None:
+                findings.append(ctx.finding(VERIFY, "township_unknown", row=excel_row,
+                                            column=headers.get(name), value=value))
+            else:
+                record[name] = official
+    if ctx.dataset == "land":
+        _derive_land(record, ctx, headers, excel_row, findings)
+    elif ctx.dataset == "ledger":
+        _derive_ledger(record, ctx)
+
+
+def _derive_land(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
+                 findings: list[Finding]) -> None:
+    record["area_m2"] = record["area_mu"] * MU_M2 if record.get("area_mu") is not None else None
+    code, ownership = record.get("parcel_code"), record.get("ownership")
+    if code and ownership and ctx.parcel_pattern.match(code):
+        by_code = "集体" if code[12] == "J" else "国有" if code[12] == "G" else None
+        if by_code and by_code != ownership:
+            findings.append(ctx.finding(VERIFY, "ownership_conflict", row=excel_row,
+                                        column=headers.get("ownership"), value=ownership,
+                                        detail=f"{by_code}（特征码 {code[12:14]}）"))
+
+
+def _derive_ledger(record: dict, ctx: SheetContext) -> None:
+    category = record.get("category")
+    if category is not None:
+        record["category"] = ledger_category_from_names(category, ctx.config) or category
+    else:
+        record["category"] = ctx.default_category or "其他"
+    record["item_id_generated"] = record.get("item_id") is None
+    if record["item_id_generated"]:
+        # SPEC §3: a stable hash of category, keys, description and found date
+        parts = [record["category"], record.get("parcel_code"), record.get("credit_code"),
+                 record.get("name_key"), record.get("description"), record.get("found_date")]
+        digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+        record["item_id"] = f"H{digest[:15].upper()}"
