@@ -106,11 +106,11 @@ def parse_year(value: object) -> int | None:
     """Building year: 1995, '1995', '1995年', a date. Plausible 1800–2100."""
     if value is None:
         return None
-    if isinstance(value, (date, datetime)):
-        return value.year
     if isinstance(value, bool):
         raise CellError("invalid_year")
-    if isinstance(value, (int, float)):
+    if isinstance(value, (date, datetime)):
+        year = value.year
+    elif isinstance(value, (int, float)):
         if not math.isfinite(value) or not float(value).is_integer():
             raise CellError("invalid_year")
         year = int(value)
@@ -155,7 +155,7 @@ def parse_bool(value: object) -> bool | None:
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
