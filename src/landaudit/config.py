@@ -39,6 +39,13 @@ class FieldSpec(Strict):
     canonical_unit: str | None = None
     synonyms: list[str] = Field(min_length=1)
 
+    @property
+    def target_unit(self) -> str | None:
+        """The canonical unit values are stored in (SPEC §4: area 亩 unless set, money 万元)."""
+        if self.unit_kind is None:
+            return None
+        return self.canonical_unit or {"area": "亩", "money": "万元"}[self.unit_kind]
+
     @model_validator(mode="after")
     def _units_known(self) -> FieldSpec:
         from landaudit.ingest.units import UNIT_FACTORS  # local: avoids an import cycle

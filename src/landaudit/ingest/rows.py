@@ -119,7 +119,7 @@ def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> C
     kind = spec_field.type
     if kind == "number":
         return lambda v: n.parse_number(v, unit_kind=spec_field.unit_kind, unit=unit or spec_field.unit,
-                                        canonical_unit=spec_field.canonical_unit)
+                                        canonical_unit=spec_field.target_unit)
     return {
         "text": n.parse_name,
         "name": n.parse_name,
