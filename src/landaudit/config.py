@@ -159,8 +159,21 @@ def _parse(model: type[BaseModel], raw: bytes, source: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(source, key, _chinese_reason(err)) from None
+        raise ConfigError(source, _key_path(data, err["loc"]), _chinese_reason(err)) from None
+
+
+def _key_path(data: object, loc: tuple) -> str:
+    """datasets.land.fields.6(area_mu).unit: list items are named by their `name` when they have one."""
+    parts, node = [], data
+    for step in loc:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        named = isinstance(step, int) and isinstance(node, dict) and "name" in node
+        parts.append(f"{step}({node['name']})" if named else str(step))
+    return ".".join(parts)
+
 
 
 def _chinese_reason(err: dict) -> str:

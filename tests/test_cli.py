@@ -1,0 +1,83 @@
+"""CLI: Chinese help, exit codes of SPEC §2, no tracebacks, JSON equals the library result."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import write_xlsx
+from typer.testing import CliRunner
+
+from landaudit.cli import app
+from landaudit.ingest import ingest
+
+runner = CliRunner()
+LAND = [["地块编码", "镇街", "用地面积（亩）"], ["330681001002GB00012", "陶朱街道", 10]]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", ["init", "demo", "ingest"])
+def test_every_command_has_chinese_help_and_is_in_the_readme(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert "用法" in result.output and "显示本帮助并退出" in result.output
+    import typer.main
+
+    params = typer.main.get_command(app).commands[command].params
+    assert params and all(CJK.search(p.help or "") for p in params), [p.name for p in params]
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    assert f"landaudit {command}" in readme
+
+
+def test_ingest_clean_data_exits_0_and_prints_the_counts(workspace):
+    write_xlsx(workspace.raw_year(2023) / "用地.xlsx", LAND)
+    result = invoke("ingest", "-w", str(workspace.root))
+    assert result.exit_code == 0, result.output
+    assert "接收 1" in result.output and "拒收 0" in result.output
+
+
+def test_strict_and_max_reject_rate_exit_1(workspace):
+    write_xlsx(workspace.raw_year(2023) / "用地.xlsx", LAND + [["", "陶朱街道", 5]])   # one of two rejected
+    assert invoke("ingest", "-w", str(workspace.root)).exit_code == 0
+    assert invoke("ingest", "-w", str(workspace.root), "--strict").exit_code == 1
+    assert invoke("ingest", "-w", str(workspace.root), "--max-reject-rate", "0.6").exit_code == 0
+    assert invoke("ingest", "-w", str(workspace.root), "--max-reject-rate", "0.4").exit_code == 1
+
+
+def test_missing_year_is_a_usage_error_with_exit_2_and_no_traceback(workspace):
+    result = invoke("ingest", "-w", str(workspace.root), "--year", "2019")
+    assert result.exit_code == 2
+    assert "找不到" in result.output and "Traceback" not in result.output
+
+
+def test_broken_config_exits_2_naming_the_file(workspace):
+    (workspace.root / "configs").mkdir()
+    (workspace.root / "configs" / "landaudit.toml").write_text("[county\n", encoding="utf-8")
+    write_xlsx(workspace.raw_year(2023) / "用地.xlsx", LAND)
+    result = invoke("ingest", "-w", str(workspace.root))
+    assert result.exit_code == 2
+    assert "landaudit.toml" in result.output and "TOML 语法错误" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_json_output_equals_the_library_report(workspace):
+    write_xlsx(workspace.raw_year(2023) / "用地.xlsx", LAND)
+    result = invoke("ingest", "-w", str(workspace.root), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == json.loads(json.dumps(ingest(workspace, year=2023).report(), default=str))
+
+
+def test_init_writes_editable_configs_that_load(tmp_path):
+    result = invoke("init", str(tmp_path / "ws"))
+    assert result.exit_code == 0
+    from landaudit.config import load_config
+
+    config = load_config(tmp_path / "ws")
+    assert config.sources["datasets.toml"].endswith("configs/datasets.toml")
+    assert (tmp_path / "ws" / "data" / "raw").is_dir()
