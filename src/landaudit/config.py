@@ -112,11 +112,94 @@ class IngestSettings(Strict):
     ledger_categories: list[LedgerCategoryRule] = []
 
 
+Severity = Literal["一般", "较大", "重大"]
+BATCHES = ("整治提升", "拆除重建", "功能转型", "关停退出")
+# Named predicates the SQL computes (sql/06_predicates.sql); batch rules may use only these.
+PREDICATES = (
+    "low_efficiency", "idle", "exempt", "open_major_hazard", "failed_rectification",
+    "scattered_polluting", "collective", "collective_problem", "no_legal_procedures",
+    "low_plot_ratio", "poor_building", "loose_management", "frequent_petitions",
+    "open_safety_env_hazard", "conforms_plan", "nonconforming_plan", "against_industry_direction",
+    "backward_capacity", "above_scale",
+)
+
+
+class Rules(Strict):
+    """Thresholds of SPEC §6–§7 (defaults from the seed)."""
+
+    low_efficiency_tax_per_mu: float = 5.0
+    scattered_categories: list[str] = ["环保", "安全生产", "消防", "违法建设"]
+    scattered_min_severity: Severity = "较大"
+    closed_statuses: list[str] = ["已整改", "已销号"]
+    collective_min_plot_ratio: float = 1.0
+    old_building_years: int = Field(default=30, ge=0)
+    poor_building_conditions: list[str] = ["差", "C级", "D级"]
+    collective_hazard_categories: list[str] = ["环保", "安全生产", "消防"]
+    frequent_petition_count: int = Field(default=3, ge=1)
+    petition_category: str = "信访"
+    against_direction_industry_codes: list[str] = []
+
+
+class BatchRule(Strict):
+    batch: Literal["整治提升", "拆除重建", "功能转型", "关停退出"]
+    all: list[str] = []
+    any: list[str] = []
+    none: list[str] = []
+
+    @model_validator(mode="after")
+    def _known_predicates(self) -> BatchRule:
+        unknown = [p for p in self.all + self.any + self.none if p not in PREDICATES]
+        if unknown:
+            raise ValueError(f"未知的判定条件 {'、'.join(unknown)}；可用：{'、'.join(PREDICATES)}")
+        return self
+
+
+RatingIndicator = Literal[
+    "tax_per_mu", "va_per_mu", "revenue_per_mu", "labour_productivity", "energy_productivity",
+    "emission_productivity", "rd_intensity",
+]
+
+
+class RatingGroup(Strict):
+    weights: dict[RatingIndicator, float] = Field(min_length=1)
+    benchmarks: dict[RatingIndicator, float] = {}
+
+
+class Cutoffs(Strict):
+    A: float = Field(default=0.25, gt=0, le=1)
+    B: float = Field(default=0.70, gt=0, le=1)
+    C: float = Field(default=0.95, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cutoffs:
+        if not self.A <= self.B <= self.C:
+            raise ValueError("分档比例必须满足 A ≤ B ≤ C")
+        return self
+
+
+class Rating(Strict):
+    cutoffs: Cutoffs = Cutoffs()
+    cap: float = Field(default=1.5, gt=0)
+    above_scale: RatingGroup
+    below_scale: RatingGroup
+    policies: dict[Literal["A", "B", "C", "D", "不定等级"], dict[str, str]] = {}
+
+
+class KpiTargets(Strict):
+    above_scale_tax_per_mu: float = 25.0
+    va_per_mu_growth: float = 0.08
+    open_major_items: int = 0
+
+
 class Settings(Strict):
     county: County
     ingest: IngestSettings = IngestSettings()
     scopes: dict[str, list[str]] = {"city": []}
     phases: dict[int, str] = {}
+    rules: Rules = Rules()
+    batch_rules: list[BatchRule] = Field(min_length=1)
+    rating: Rating
+    kpi_targets: KpiTargets = KpiTargets()
 
     @model_validator(mode="after")
     def _phases_name_scopes(self) -> Settings:
