@@ -1,0 +1,261 @@
+"""Classify: run the DuckDB SQL models of `landaudit/sql/` over a year's Parquet (SPEC §5–§8, §10).
+
+Config values reach the SQL only as data: one-row `params`, small lists (`param_*`), the batch
+rules as `batch_rule_terms` rows and the rating scheme as `rating_weights` rows. No SQL text is
+ever built from config or data (SPEC §13).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import pyarrow as pa
+
+from landaudit.config import PREDICATES, Config, load_config
+from landaudit.errors import UsageError
+from landaudit.workspace import Workspace, atomic_write, write_parquet
+
+INPUTS = ("land", "enterprise", "ledger")
+OUTPUTS = ("parcels", "links", "unlinked", "kpis", "ledger_items")
+SEVERITY_LEVELS = {"一般": 1, "较大": 2, "重大": 3}
+
+# Chinese names of the predicates, for batch_rule texts and explain.
+PREDICATE_LABELS = {
+    "low_efficiency": "亩均低效", "idle": "闲置", "exempt": "不参评", "open_major_hazard": "较大以上隐患未整改",
+    "failed_rectification": "整改不合格", "scattered_polluting": "低散乱污", "collective": "集体土地",
+    "collective_problem": "集体工业用地问题", "no_legal_procedures": "无合法用地手续",
+    "low_plot_ratio": "容积率低", "poor_building": "建筑质量差或老化", "loose_management": "管理松散",
+    "frequent_petitions": "信访多发", "open_safety_env_hazard": "安全环保隐患未整改",
+    "conforms_plan": "符合土地利用总体规划", "nonconforming_plan": "不符合土地利用总体规划",
+    "against_industry_direction": "不符合产业发展导向", "backward_capacity": "落后产能", "above_scale": "规上企业",
+}
+assert set(PREDICATE_LABELS) == set(PREDICATES)
+
+
+@dataclass
+class ClassifyResult:
+    year: int
+    scope: str
+    as_of: date
+    tables: dict[str, pa.Table]
+    outputs: dict[str, str]
+
+    def counts(self) -> dict:
+        parcels = self.tables["parcels"].to_pylist()
+        batches = {b: 0 for b in ("整治提升", "拆除重建", "功能转型", "关停退出")}
+        for p in parcels:
+            if p["batch"]:
+                batches[p["batch"]] += 1
+        return {
+            "parcels": len(parcels),
+            "low_efficiency": sum(p["low_efficiency"] for p in parcels),
+            "scattered_polluting": sum(p["scattered_polluting"] for p in parcels),
+            "collective_problem": sum(p["collective_problem"] for p in parcels),
+            "in_scope": sum(p["in_scope"] for p in parcels),
+            "batches": batches,
+            "unlinked": self.tables["unlinked"].num_rows,
+        }
+
+
+def sql_models() -> list[tuple[str, str]]:
+    """(table name, SQL) of every model file, in lexical order: NN_name.sql creates `name`."""
+    folder = resources.files("landaudit.sql")
+    files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(name[3:-4], folder.joinpath(name).read_text("utf-8")) for name in files]
+
+
+def default_scope(config: Config, year: int) -> str:
+    return config.settings.phases.get(year, "city" if "city" in config.settings.scopes else next(iter(config.settings.scopes)))
+
+
+def rule_description(order: int, rule) -> str:
+    parts = []
+    if rule.all:
+        parts.append(" 且 ".join(PREDICATE_LABELS[p] for p in rule.all))
+    if rule.any:
+        parts.append("（" + " 或 ".join(PREDICATE_LABELS[p] for p in rule.any) + "）" if rule.all else
+                     " 或 ".join(PREDICATE_LABELS[p] for p in rule.any))
+    if rule.none:
+        parts.append("且非 " + "、".join(PREDICATE_LABELS[p] for p in rule.none))
+    condition = " 且 ".join(parts) if parts else "其他纳入治理范围的地块"
+    return f"规则{order}·{rule.batch}：{condition}"
+
+
+def _param_tables(config: Config, year: int, scope: str, as_of: date) -> dict[str, pa.Table]:
+    s = config.settings
+    rules, rating, targets = s.rules, s.rating, s.kpi_targets
+    params = {
+        "year": year, "as_of": as_of, "scope": scope, "county_code": s.county.code,
+        "low_efficiency_tax_per_mu": rules.low_efficiency_tax_per_mu,
+        "scattered_min_level": SEVERITY_LEVELS[rules.scattered_min_severity],
+        "collective_min_plot_ratio": rules.collective_min_plot_ratio,
+        "old_building_years": rules.old_building_years,
+        "frequent_petition_count": rules.frequent_petition_count,
+        "petition_category": rules.petition_category,
+        "rating_cap": rating.cap,
+        "cutoff_a": rating.cutoffs.A, "cutoff_b": rating.cutoffs.B, "cutoff_c": rating.cutoffs.C,
+        "target_above_scale_tax_per_mu": targets.above_scale_tax_per_mu,
+        "target_va_per_mu_growth": targets.va_per_mu_growth,
+        "target_open_major_items": targets.open_major_items,
+    }
+    scopes = [(name, town) for name, towns in s.scopes.items() for town in (towns or [None])]
+    if scope not in s.scopes:
+        scopes.append((scope, scope))          # SPEC §12: any township name is a scope too
+    terms = []
+    for order, rule in enumerate(s.batch_rules, start=1):
+        text = rule_description(order, rule)
+        kinds = [("all", p) for p in rule.all] + [("any", p) for p in rule.any] + [("none", p) for p in rule.none]
+        for kind, predicate in kinds or [("always", None)]:
+            terms.append({"rule_order": order, "batch": rule.batch, "description": text,
+                          "kind": kind, "predicate": predicate})
+    weights = [
+        {"grp": grp, "indicator": indicator, "weight": weight, "benchmark": group.benchmarks.get(indicator)}
+        for grp, group in (("above_scale", rating.above_scale), ("below_scale", rating.below_scale))
+        for indicator, weight in group.weights.items()
+    ]
+
+    def column(name: str, values: list[str]) -> pa.Table:
+        return pa.table({name: pa.array(values, pa.string())})
+
+    return {
+        "params": pa.Table.from_pylist([params]),
+        "param_against_codes": column("code_prefix", rules.against_direction_industry_codes),
+        "param_closed_statuses": column("status", rules.closed_statuses),
+        "param_scattered_categories": column("category", rules.scattered_categories),
+        "param_hazard_categories": column("category", rules.collective_hazard_categories),
+        "param_poor_conditions": column("condition", rules.poor_building_conditions),
+        "param_scopes": pa.table({"scope": pa.array([a for a, _ in scopes], pa.string()),
+                                  "township": pa.array([b for _, b in scopes], pa.string())}),
+        "batch_rule_terms": pa.Table.from_pylist(terms, schema=pa.schema([
+            ("rule_order", pa.int32()), ("batch", pa.string()), ("description", pa.string()),
+            ("kind", pa.string()), ("predicate", pa.string())])),
+        "rating_weights": pa.Table.from_pylist(weights, schema=pa.schema([
+            ("grp", pa.string()), ("indicator", pa.string()), ("weight", pa.float64()),
+            ("benchmark", pa.float64())])),
+    }
+
+
+PREV_SCHEMA = pa.schema([
+    ("parcel_code", pa.string()), ("township", pa.string()), ("area_mu", pa.float64()),
+    ("value_added", pa.float64()), ("va_per_mu", pa.float64()), ("above_scale", pa.bool_()),
+    ("exempt", pa.bool_()),
+])
+
+
+def _read_inputs(workspace: Workspace, year: int) -> dict[str, pa.Table]:
+    import pyarrow.parquet as pq
+
+    folder = workspace.processed_year(year)
+    missing = [name for name in INPUTS if not (folder / f"{name}.parquet").is_file()]
+    if missing:
+        raise UsageError(f"{folder} 中缺少 {'、'.join(m + '.parquet' for m in missing)}：请先运行 "
+                         f"landaudit ingest --year {year}")
+    tables = {name: pq.read_table(folder / f"{name}.parquet") for name in INPUTS}
+    prev = workspace.processed_year(year - 1) / "parcels.parquet"
+    if prev.is_file():
+        tables["prev_parcels"] = pq.read_table(prev, columns=PREV_SCHEMA.names)
+    else:
+        tables["prev_parcels"] = PREV_SCHEMA.empty_table()
+    return tables
+
+
+def connect(workspace: Workspace | None = None, *, database: str = ":memory:", read_only: bool = False):
+    """A DuckDB connection with memory and spill limits set (SPEC §14)."""
+    import duckdb
+
+    con = duckdb.connect(database, read_only=read_only)
+    con.execute("SET memory_limit = '4GB'")
+    con.execute("SET threads = 2")
+    if workspace is not None and not read_only:
+        spill = workspace.processed / ".duckdb_tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute("SET temp_directory = ?", [str(spill)])  # a path, not data: passed as a parameter
+    return con
+
+
+def run_models(con, inputs: dict[str, pa.Table], params: dict[str, pa.Table]) -> None:
+    for name, table in {**inputs, **params}.items():
+        con.register(name, table)
+    for _, sql in sql_models():
+        con.execute(sql)
+
+
+def classify(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
+             as_of: date | None = None, config: Config | None = None) -> ClassifyResult:
+    """Link, compute metrics, flag, assign batches and ratings; write the year's outputs."""
+    config = config or load_config(workspace.root)
+    year = workspace.resolve_year(year)
+    scope = scope or default_scope(config, year)
+    known_towns = set(config.settings.county.townships)
+    if scope not in config.settings.scopes and scope not in known_towns:
+        raise UsageError(f"未知的范围“{scope}”：可用 {'、'.join(config.settings.scopes)} 或任一镇街名称")
+    as_of = as_of or date.today()
+    inputs = _read_inputs(workspace, year)
+    con = connect(workspace)
+    try:
+        run_models(con, inputs, _param_tables(config, year, scope, as_of))
+        tables = {
+            "parcels": _fetch(con, "SELECT * FROM parcels"),
+            "kpis": _fetch(con, "SELECT * FROM kpis"),
+            "unlinked": _fetch(con, "SELECT * FROM unlinked"),
+            "links": _fetch(con, _LINKS_SQL),
+            "ledger_items": _fetch(con, _ITEMS_SQL),
+        }
+    finally:
+        con.close()
+    folder = workspace.processed_year(year)
+    outputs = {name: workspace.relative(write_parquet(folder / f"{name}.parquet", t)) for name, t in tables.items()}
+    outputs["database"] = workspace.relative(rebuild_database(workspace))
+    return ClassifyResult(year, scope, as_of, tables, outputs)
+
+
+def _fetch(con, sql: str) -> pa.Table:
+    return con.sql(sql).to_arrow_table()
+
+
+_LINKS_SQL = """
+SELECT 'enterprise' AS kind, s.parcel_code, s.link_method, s.share, e.name, e.credit_code,
+       NULL::VARCHAR AS category, NULL::VARCHAR AS item_id, e.source_file, e.source_sheet, e.source_row
+FROM enterprise_shares s JOIN enterprises e ON e.enterprise_id = s.enterprise_id
+UNION ALL
+SELECT 'ledger', k.parcel_code, k.link_method, NULL, i.name, i.credit_code, i.category, i.item_id,
+       i.source_file, i.source_sheet, i.source_row
+FROM ledger_links k JOIN ledger_items i ON i.ledger_id = k.ledger_id
+ORDER BY 1, 2, source_file, source_sheet, source_row
+"""
+
+_ITEMS_SQL = """
+SELECT i.* EXCLUDE (ledger_id, severity_level),
+       list(k.parcel_code ORDER BY k.parcel_code) FILTER (WHERE k.parcel_code IS NOT NULL) AS parcel_codes_linked,
+       any_value(k.link_method) AS link_method
+FROM ledger_items i LEFT JOIN ledger_links k ON k.ledger_id = i.ledger_id
+GROUP BY ALL
+ORDER BY i.source_file, i.source_sheet, i.source_row
+"""
+
+
+def rebuild_database(workspace: Workspace) -> Path:
+    """data/processed/landaudit.duckdb: views over every year's Parquet (a cache; Parquet is the record)."""
+    target = workspace.processed / "landaudit.duckdb"
+    names = ("land", "enterprise", "ledger", "rejects", "quality", *OUTPUTS)
+
+    def build(tmp: Path) -> None:
+        tmp.unlink(missing_ok=True)
+        con = connect(None, database=str(tmp))
+        try:
+            for name in names:
+                files = sorted(workspace.processed.glob(f"[0-9][0-9][0-9][0-9]/{name}.parquet"))
+                if not files:
+                    continue
+                listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                con.execute(
+                    f"CREATE VIEW {name} AS SELECT CAST(regexp_extract(filename, '(\\d{{4}})/[^/]+$', 1) AS INTEGER)"
+                    f" AS data_year, * EXCLUDE (filename) FROM read_parquet([{listed}], union_by_name = true, filename = true)"
+                )
+        finally:
+            con.close()
+
+    return atomic_write(target, build)

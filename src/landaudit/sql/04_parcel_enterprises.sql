@@ -1,0 +1,27 @@
+-- Per parcel: the enterprises on it (owner and tenants summed, SPEC §5) and their allocated figures.
+-- A sum over enterprises that all lack a figure stays null (reported as missing, never 0).
+CREATE OR REPLACE TABLE parcel_enterprises AS
+SELECT
+    s.parcel_code,
+    count(*) AS n_enterprises,
+    bool_or(coalesce(e.above_scale, false)) AS above_scale,
+    bool_and(e.exempt) AS all_exempt,
+    bool_or(coalesce(e.backward_capacity, false)) AS backward_capacity,
+    bool_or(e.against_direction) AS against_industry_direction,
+    sum(e.tax * s.share) AS tax,
+    sum(e.value_added * s.share) AS value_added,
+    sum(e.revenue * s.share) AS revenue,
+    sum(e.employees * s.share) AS employees,
+    sum(e.energy_tce * s.share) AS energy_tce,
+    sum(e.rd_expense * s.share) AS rd_expense,
+    sum(e.emissions * s.share) AS emissions,
+    count(e.tax) AS n_with_tax,
+    string_agg(e.name, '、' ORDER BY e.enterprise_id) AS enterprise_names,
+    string_agg(e.credit_code, '、' ORDER BY e.enterprise_id) AS credit_codes,
+    string_agg(CASE WHEN e.backward_capacity THEN e.name END, '、' ORDER BY e.enterprise_id) AS backward_names,
+    string_agg(CASE WHEN e.against_direction THEN e.name END, '、' ORDER BY e.enterprise_id) AS against_names,
+    string_agg(CASE WHEN e.exempt THEN e.name || '（' || e.exempt_reason || '）' END, '、' ORDER BY e.enterprise_id)
+        AS exempt_names
+FROM enterprise_shares s
+JOIN enterprises e ON e.enterprise_id = s.enterprise_id
+GROUP BY s.parcel_code;

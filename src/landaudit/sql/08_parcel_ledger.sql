@@ -1,0 +1,32 @@
+-- Per parcel: what its linked ledger items say (SPEC §6.2, §6.3), with Chinese reasons.
+CREATE OR REPLACE TABLE parcel_ledger AS
+WITH linked AS (
+    SELECT
+        k.parcel_code,
+        i.*,
+        i.category IN (SELECT category FROM param_scattered_categories)
+            AND i.severity_level >= (SELECT scattered_min_level FROM params)
+            AND NOT i.closed AS is_open_major,
+        i.category IN (SELECT category FROM param_hazard_categories) AND NOT i.closed AS is_open_hazard,
+        i.category = (SELECT petition_category FROM params) AS is_petition
+    FROM ledger_links k
+    JOIN ledger_items i ON i.ledger_id = k.ledger_id
+)
+SELECT
+    parcel_code,
+    count(*) AS n_items,
+    count(*) FILTER (WHERE NOT closed) AS n_open,
+    count(*) FILTER (WHERE NOT closed AND severity_level >= 2) AS n_open_major,
+    count(*) FILTER (WHERE overdue) AS n_overdue,
+    count(*) FILTER (WHERE is_petition) AS n_petitions,
+    bool_or(is_open_major) AS open_major_hazard,
+    bool_or(failed) AS failed_rectification,
+    bool_or(is_open_hazard) AS open_safety_env_hazard,
+    list(category || severity || '隐患未整改（' || item_id || '）' ORDER BY ledger_id)
+        FILTER (WHERE is_open_major) AS open_major_reasons,
+    list(category || '整改不合格（' || item_id || '）' ORDER BY ledger_id)
+        FILTER (WHERE failed) AS failed_reasons,
+    list(category || '隐患未整改（' || item_id || '）' ORDER BY ledger_id)
+        FILTER (WHERE is_open_hazard) AS hazard_reasons
+FROM linked
+GROUP BY parcel_code;
