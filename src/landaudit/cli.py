@@ -187,6 +187,127 @@ def ingest_cmd(
     raise typer.Exit(code)
 
 
+ScopeOpt = Annotated[str | None, typer.Option(
+    "--scope", "-s", help="治理范围：pilot（试点）、zone（开发区）、city（全市）或任一镇街名称（默认：按年度阶段表）",
+    show_default=False)]
+
+
+@app.command("classify")
+def classify_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    scope: ScopeOpt = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="判断隐患是否逾期的日期，如 2023-12-31（默认：今天）", show_default=False)] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """关联各部门数据到地块，计算亩均指标，识别三类治理对象，确定“四个一批”和 A/B/C/D 等级，写出 parcels.parquet 等。"""
+    def action() -> None:
+        from landaudit.classify import classify
+
+        result = classify(_workspace(workspace), year=year, scope=scope, as_of=_parse_day(as_of))
+        _render_classify(result)
+
+    _run(debug, action)
+
+
+def _parse_day(text: str | None):
+    if text is None:
+        return None
+    from landaudit.errors import UsageError
+    from landaudit.ingest.normalise import CellError, parse_date
+
+    try:
+        return parse_date(text)
+    except CellError:
+        raise UsageError(f"--as-of 的日期“{text}”无法识别，请写成 2023-12-31") from None
+
+
+def _render_classify(result) -> None:
+    counts = result.counts()
+    table = Table(title=f"{result.year} 年地块分类（{result.scope}）")
+    table.add_column("项目")
+    table.add_column("地块数", justify="right")
+    for label, key in (("地块总数", "parcels"), ("亩均低效", "low_efficiency"), ("低散乱污", "scattered_polluting"),
+                       ("集体工业用地问题", "collective_problem"), ("纳入治理范围", "in_scope")):
+        table.add_row(label, f"{counts[key]:,}")
+    for batch, n in counts["batches"].items():
+        table.add_row(f"四个一批·{batch}", f"{n:,}")
+    table.add_row("待核实（未能关联）", f"{counts['unlinked']:,}")
+    console.print(table)
+    console.print(f"逾期判断日：{result.as_of}。输出：{result.outputs['parcels']} 等；数据库视图：{result.outputs['database']}")
+
+
+@app.command("explain")
+def explain_cmd(
+    parcel_code: Annotated[str, typer.Argument(help="地块编码（宗地代码或 28 位不动产单元号）")],
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """说明一个地块为什么在它所在的清单里：属性、企业及关联方式、指标、标记和理由、处置规则，以及每条事实的来源文件/工作表/行。"""
+    def action() -> None:
+        from landaudit.explain import explain
+
+        _render_explain(explain(_workspace(workspace), parcel_code, year=year))
+
+    _run(debug, action)
+
+
+def _render_explain(facts: dict) -> None:
+    from rich.panel import Panel
+
+    parcel = facts["parcel"]
+    title = f"地块 {parcel['parcel_code']}（{parcel['township']}{' · ' + parcel['zone'] if parcel.get('zone') else ''}）"
+    lines = [f"[bold]{title}[/bold]  {facts['year']} 年  来源：{facts['land_source']}"]
+    for label, value in facts["attributes"]:
+        lines.append(f"  {label}：{value}")
+    console.print(Panel("\n".join(lines), expand=False))
+    for heading, rows, columns in facts["sections"]:
+        table = Table(title=heading, title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*[str(v) if v is not None else "" for v in row])
+        console.print(table)
+    console.print(f"[bold]结论[/bold]：{facts['conclusion']}")
+
+
+@app.command("sql")
+def sql_cmd(
+    query: Annotated[str, typer.Argument(help="只读 SQL 查询，如 \"SELECT batch, count(*) FROM parcels GROUP BY 1\"")],
+    workspace: WorkspaceOpt = None,
+    output_format: Annotated[str, typer.Option("--format", help="输出格式：table、csv 或 json")] = "table",
+    debug: DebugOpt = False,
+) -> None:
+    """对各年度数据的视图（parcels、land、enterprise、ledger、kpis 等）执行只读 SQL 查询并显示结果。"""
+    def action() -> None:
+        from landaudit.explain import run_readonly_sql
+
+        columns, rows = run_readonly_sql(_workspace(workspace), query)
+        if output_format == "json":
+            import json
+
+            print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str))
+        elif output_format == "csv":
+            import csv
+
+            writer = csv.writer(sys.stdout)
+            writer.writerow(columns)
+            writer.writerows(rows)
+        else:
+            table = Table(caption=f"{len(rows):,} 行")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+            for row in rows[:1000]:
+                table.add_row(*["" if v is None else str(v) for v in row])
+            console.print(table)
+            if len(rows) > 1000:
+                console.print("（只显示前 1000 行；用 --format csv 导出全部）")
+
+    _run(debug, action)
+
+
 _DATASET_NAMES = {"land": "工业用地底数", "enterprise": "企业亩均效益", "ledger": "问题隐患台账"}
 _SKIP_NAMES = {"blank": "空行", "total": "合计行", "note": "备注行", "duplicate": "重复行",
                "column_numbers": "栏次行", "repeated_header": "重复表头"}
