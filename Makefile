@@ -19,8 +19,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/landaudit demo
 	$(BIN)/landaudit ingest --year 2022
+	$(BIN)/landaudit classify --year 2022 --as-of 2022-12-31
 	$(BIN)/landaudit ingest --year 2023
-	@echo "演示完成：部门报表在 data/raw/，处理结果在 data/processed/<年度>/（ingest_report.json、*.parquet）"
+	$(BIN)/landaudit classify --year 2023 --as-of 2023-12-31
+	@echo "演示完成：部门报表在 data/raw/，处理结果在 data/processed/<年度>/（ingest_report.json、parcels.parquet 等）"
+	@echo "试试：.venv/bin/landaudit sql \"SELECT batch, count(*) FROM parcels WHERE data_year = 2023 GROUP BY 1\""
 
 ## make test: the whole suite; pytest's "no tests collected" (exit 5) is a failure too
 test: $(STAMP)
