@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import html
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,7 @@ CC = {
     "海亮": credit_code("91330681143300016"),
     "五金": credit_code("92330681MA29KL0P3"),
     "袜业": credit_code("91330681MA2JUN8W6"),
-    "小微": credit_code("92330681MA2ABCD19"),
+    "袜业一厂": credit_code("92330681MA2ABCD19"),
     "万隆": credit_code("91330681MA28H7T25"),
     "陶朱": credit_code("91330681555666779"),
     "服装": credit_code("92330681MA2F0G1H2"),
@@ -247,7 +248,7 @@ def enterprise_semicolon_bom(path: Path) -> None:
         # row 6: name "/" → null → rejected (missing required 单位名称)
         [CC["袜业"], "/", "330681004001GB00043", "大唐街道", "规下", "1.1", "5"],
         # row 7: ， and / separators → 3 codes
-        [CC["小微"], "诸暨市大唐袜业一厂",
+        [CC["袜业一厂"], "诸暨市大唐袜业一厂",
          "330681004001GB00040，330681004001GB00041/330681004001GB00042", "大唐街道", "规下",
          "12.5", "40"],
     ]
@@ -429,10 +430,11 @@ def enterprise_legacy_source(path: Path) -> None:
     for i, r in enumerate(rows):
         write_row(ws, 1 + i, r)
     ws.write_formula("J3", "=1/0", None, "#DIV/0!")
-    # row 7: 合计 row with SUM formulas → skipped, kind total
+    # row 7: 合计 row with SUM formulas → skipped, kind total. Cached results as Excel computes
+    # them: SUM skips the text "56.7" in F6, and J7 inherits the #DIV/0! of J3.
     ws.write_string("A7", "合计")
-    for col in "FGHIJK":
-        ws.write_formula(f"{col}7", f"=SUM({col}2:{col}6)")
+    for col, cached in zip("FGHIJK", (436.0, 2385, 16040, 453, "#DIV/0!", 515), strict=True):
+        ws.write_formula(f"{col}7", f"=SUM({col}2:{col}6)", None, cached)
     wb.close()
 
 
@@ -645,26 +647,79 @@ def soffice_convert(src: Path, filter_spec: str, out_name: str, profile: Path) -
         shutil.copyfile(produced[0], FIXTURES / out_name)
 
 
+# LibreOffice's --convert-to cannot set a password (it is a media-descriptor property, not a
+# filter option), so the encrypted workbook is stored through UNO by LibreOffice's own Python.
+# Standard (ECMA-376) AES-128 encryption, password "123"; the result is a CFB (D0CF11E0) file
+# holding EncryptionInfo + EncryptedPackage streams, despite its .xlsx name.
+ENCRYPT_VIA_UNO = r"""
+import subprocess, sys, time, uno
+from com.sun.star.beans import NamedValue, PropertyValue
+
+src, dst, password, profile, pipe = sys.argv[1:6]
+
+def prop(cls, name, value):
+    p = cls()
+    p.Name, p.Value = name, value
+    return p
+
+office = subprocess.Popen(["soffice", "-env:UserInstallation=" + profile, "--headless", "--invisible",
+                           "--norestore", "--accept=pipe,name=%s;urp;" % pipe],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    for _ in range(120):
+        try:
+            remote = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
+            break
+        except Exception:
+            time.sleep(0.5)
+    desktop = remote.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", remote)
+    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
+                                       (prop(PropertyValue, "Hidden", True),))
+    encryption = (prop(NamedValue, "CryptoType", "Standard"), prop(NamedValue, "OOXPassword", password))
+    props = (prop(PropertyValue, "FilterName", "Calc MS Excel 2007 XML"),
+             prop(PropertyValue, "Overwrite", True),
+             prop(PropertyValue, "EncryptionData", uno.Any("[]com.sun.star.beans.NamedValue", encryption)))
+    uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(dst),
+                                   uno.Any("[]com.sun.star.beans.PropertyValue", props)))
+    doc.close(True)
+    try:
+        desktop.terminate()
+    except Exception:
+        pass  # the bridge drops while the office shuts down
+finally:
+    try:
+        office.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        office.kill()
+"""
+
+
 def make_binaries() -> None:
     if shutil.which("soffice") is None:
         sys.exit("soffice (LibreOffice) not found; binaries left as committed")
-    profile = Path(tempfile.gettempdir()) / "lo_profile_fixtures"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="landaudit_fixtures_") as tmp:
         tmp = Path(tmp)
+        profile = tmp / "lo_profile"  # private profile: no lock clash with a running office
         src = tmp / "land_legacy_biff.xlsx"
         land_legacy_biff_source(src)
         soffice_convert(src, "xls", "land_legacy_biff.xls", profile)
         src = tmp / "enterprise_legacy.xlsx"
         enterprise_legacy_source(src)
         soffice_convert(src, "ods", "enterprise_legacy.ods", profile)
-        # An encrypted (agile encryption, password "123") OOXML workbook.
-        src = tmp / "password_protected.xlsx"
-        header_only(src)
-        soffice_convert(
-            src,
-            'xlsx:Calc MS Excel 2007 XML:{"EncryptionData":{"type":"[]com.sun.star.beans.NamedValue",'
-            '"value":[]},"Password":{"type":"string","value":"123"}}',
-            "password_protected.xlsx", profile)
+        # LibreOffice's Python (python3-uno) is the system interpreter, not the project venv.
+        lo_python = os.environ.get("LO_PYTHON", "/usr/bin/python3")
+        src = tmp / "password_protected_src.xlsx"
+        land_yes_no_forms(src)
+        dst = tmp / "password_protected.xlsx"
+        script = tmp / "encrypt_via_uno.py"
+        script.write_text(ENCRYPT_VIA_UNO, encoding="utf-8")
+        subprocess.run([lo_python, str(script), str(src), str(dst), "123", profile.as_uri(),
+                        f"landaudit_fixtures_{os.getpid()}"], check=True, timeout=180)
+        if not dst.read_bytes().startswith(bytes.fromhex("D0CF11E0A1B11AE1")):
+            raise RuntimeError("LibreOffice did not encrypt password_protected.xlsx")
+        shutil.copyfile(dst, FIXTURES / "password_protected.xlsx")
 
 
 PYTHON_MADE = {
