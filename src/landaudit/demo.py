@@ -21,6 +21,12 @@ World model
   信访), on a parcel and usually about one enterprise. Items still open at the end of a year
   carry over, with the same 编号, into the next year's ledger, where many are closed (已销号).
 
+Deliberate traps: the land file gets one row each with an empty 地块编码, an area of 待核实, an
+area of 0 (first year) or -3.5 (second year), an exact duplicate, a conflicting duplicate
+and a blank row, at positions given by `land_traps`; one parcel has exactly 15 亩 and 75 万元
+of tax (5.00 万元/亩, not low efficiency, SPEC §6). Department files above Excel's row
+limit are written as UTF-8 CSV instead.
+
 Evolution to the next year: taxes and output drift, a few enterprises exit (their parcels turn
 idle), some idle parcels are let again, about 0.5 % of parcels are re-registered under new
 codes with a newly producing enterprise, buildings age, ledgers carry over and grow.
@@ -946,7 +952,6 @@ def _write_header(sheet: Any, row: int, header: list[tuple[str, tuple[str, ...]]
     # flush the parent row half-written. Merging without a format records the range without
     # padding; the cells are then written row by row.
     col = 0
-    singles = []
     for name, children in header:
         if children:
             sheet.merge_range(row, col, row, col + len(children) - 1, name, fmt)
@@ -954,7 +959,6 @@ def _write_header(sheet: Any, row: int, header: list[tuple[str, tuple[str, ...]]
         else:
             sheet.merge_range(row, col, row + 1, col, name)
             sheet.write_string(row, col, name, fmt)
-            singles.append(col)
             col += 1
     col = 0
     for _, children in header:
@@ -974,9 +978,9 @@ def _write_rows(sheet: Any, row: int, table: Table, fmt: dict[str, Any]) -> int:
     for cells in table.rows:
         if cells is not None:
             for col, value in enumerate(cells):
-                kind = type(value)
                 if value is None:
                     continue
+                kind = type(value)
                 if kind is str:
                     write_string(row, col, value, text_fmt)
                 elif kind is date:
@@ -1087,12 +1091,10 @@ def land_traps(parcel_count: int) -> LandTraps:
 
 def _land_row(rng: random.Random, parcel: Parcel, seq: int, exact: bool) -> list[Any]:
     area: Any = parcel.area_mu
-    r = rng.random()
-    if exact:
-        pass
-    elif r < 0.01:
+    mess = 1.0 if exact else rng.random()  # the SPEC §6 boundary parcel stays clean
+    if mess < 0.01:
         area = f"{parcel.area_mu:.2f}"  # number stored as text
-    elif r < 0.02:
+    elif mess < 0.02:
         # float noise (SPEC §14); xlsxwriter writes 16 significant digits, so keep it visible
         area = parcel.area_mu + 2e-12
     ownership = parcel.ownership
