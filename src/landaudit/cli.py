@@ -314,6 +314,8 @@ _SKIP_NAMES = {"blank": "空行", "total": "合计行", "note": "备注行", "du
 
 
 def _render_ingest(result) -> None:
+    from landaudit.findings import FINDING_TITLES
+
     table = Table(title=f"{result.year} 年部门报表读取结果", show_lines=False)
     for header, justify in (("文件", "left"), ("工作表", "left"), ("数据集", "left"), ("表头行", "right"),
                             ("总行数", "right"), ("接收", "right"), ("拒收", "right"), ("跳过", "right"),
@@ -345,7 +347,7 @@ def _render_ingest(result) -> None:
         for item in report["top_reasons"][:5]:
             example = next(f for f in result.findings if f.code == item["code"])
             where = f"{example.file}" + (f" 第 {example.row} 行" if example.row else "")
-            reasons.add_row(item["code"], str(item["count"]), f"{where}：{example.message}")
+            reasons.add_row(FINDING_TITLES[item["code"]], str(item["count"]), f"{where}：{example.message}")
         console.print(reasons)
     console.print(f"输出：{result.outputs['report']}、{result.outputs['rejects']} 等，位于 "
                   f"data/processed/{result.year}/")

@@ -49,6 +49,22 @@ FINDING_CODES: dict[str, str] = {
 }
 
 
+# code → short Chinese title, for summaries (top reasons, send-back sheets).
+FINDING_TITLES: dict[str, str] = {
+    "file_empty": "空文件", "file_too_large": "文件过大", "zip_bomb": "解压后过大", "file_encrypted": "文件加密",
+    "file_corrupt": "文件损坏", "not_spreadsheet": "不是电子表格", "decode_failed": "编码无法识别",
+    "unknown_dataset": "无法识别数据集", "sheet_empty": "空工作表", "temp_file": "临时文件",
+    "ledger_category_unknown": "问题类别不明", "missing_required": "必填项为空", "missing_keys": "缺少关联字段",
+    "invalid_number": "数字无效", "nonpositive": "数值须大于 0", "invalid_date": "日期无效",
+    "date_out_of_range": "日期超出范围", "invalid_year": "年份无效", "invalid_bool": "是/否无法识别",
+    "invalid_choice": "取值不在可选范围", "invalid_code": "编码无效", "code_stored_as_number": "编码被存为数字",
+    "duplicate_conflict": "重复且内容冲突", "credit_code_invalid": "信用代码校验错误",
+    "parcel_code_nonstandard": "地块编码不规范", "ownership_conflict": "权属与特征码矛盾",
+    "township_unknown": "镇街名称不明", "enterprise_unlocatable": "企业无法定位",
+}
+assert set(FINDING_TITLES) == set(FINDING_CODES)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     level: str

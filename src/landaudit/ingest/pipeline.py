@@ -183,6 +183,8 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                                                  sheet=sheet.name, dataset="ledger"))
             rows = process_sheet(sheet.rows, match, ctx)
             _count_sheet(entry, rows)
+            if match.dataset == "ledger" and rows.records:
+                entry.category = "、".join(sorted({r["category"] for r in rows.records}))
             findings.extend(rows.findings)
             candidates[match.dataset] += [(entry, record) for record in rows.records]
 

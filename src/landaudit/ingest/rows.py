@@ -224,7 +224,7 @@ def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row:
         if spec_field.type == "name":
             record[f"{name}_key"] = n.name_key(value)
         elif spec_field.type == "credit_code":
-            record[f"{name}_valid"] = n.credit_code_valid(value)
+            record[f"{name}_valid"] = None if value is None else n.credit_code_valid(value)
             if value is not None and not record[f"{name}_valid"]:
                 findings.append(ctx.finding(VERIFY, "credit_code_invalid", row=excel_row,
                                             column=headers.get(name), value=value))
@@ -244,6 +244,9 @@ def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row:
                                             column=headers.get(name), value=value))
             else:
                 record[name] = official
+    if ctx.dataset == "enterprise" and not record.get("credit_code") and not record.get("parcel_codes"):
+        # SPEC §3: kept, and listed under 待核实 (it can only be linked by name)
+        findings.append(ctx.finding(VERIFY, "enterprise_unlocatable", row=excel_row, value=record.get("name")))
     if ctx.dataset == "land":
         _derive_land(record, ctx, headers, excel_row, findings)
     elif ctx.dataset == "ledger":
