@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import write_xlsx
 from typer.testing import CliRunner
 
+from conftest import write_xlsx
 from landaudit.cli import app
 from landaudit.ingest import ingest
 
@@ -22,7 +22,7 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", ["init", "demo", "ingest"])
+@pytest.mark.parametrize("command", ["init", "demo", "ingest", "classify", "explain", "sql"])
 def test_every_command_has_chinese_help_and_is_in_the_readme(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0

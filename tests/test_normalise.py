@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from landaudit.ingest import normalise as n
 from landaudit.ingest.header import header_key
 
-
 # ---------------------------------------------------------------- numbers and units
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -288,7 +288,7 @@ def sql_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str))
+            print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str))
         elif output_format == "csv":
             import csv
 

@@ -42,7 +42,7 @@ def explain(workspace: Workspace, parcel_code: str, *, year: int | None = None) 
     def rows(sql: str, params: list) -> list[dict]:
         result = con.execute(sql, params)
         names = [d[0] for d in result.description]
-        return [dict(zip(names, r)) for r in result.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
     found = rows("SELECT * FROM read_parquet(?) WHERE parcel_code = ?", [str(needed["parcels"]), code])
     if not found:

@@ -17,7 +17,11 @@ from landaudit.findings import ERROR, REJECT, VERIFY, Finding, findings_table, m
 from landaudit.ingest.header import SynonymIndex, find_header
 from landaudit.ingest.read import read_file
 from landaudit.ingest.rows import (
-    DUPLICATE, SheetContext, SheetRows, ledger_category_from_names, process_sheet,
+    DUPLICATE,
+    SheetContext,
+    SheetRows,
+    ledger_category_from_names,
+    process_sheet,
 )
 from landaudit.workspace import Workspace, write_json, write_parquet
 
