@@ -362,8 +362,16 @@ def test_va_growth_uses_last_years_parcels(tmp_path):
     assert total["va_per_mu_growth"] == pytest.approx(0.10)
 
 
+def test_policy_table_counts_parcels_per_class(tmp_path):
+    parcels, result = given(tmp_path, [land(1), land(2)], [ent("新企业", [CODE.format(1)], 1.0, exempt_reason="新投产")])
+    rows = result.tables["rating_policies"].to_pylist()
+    assert {r["rating"] for r in rows} == {"A", "B", "C", "D", "不定等级"}
+    land_row = next(r for r in rows if r["rating"] == "不定等级" and r["resource"] == "用地")
+    assert (land_row["parcels"], land_row["area_mu"], land_row["policy"]) == (1, 10.0, "示例：参照 B 类管理")
+
+
 def test_every_model_runs_in_order_on_an_empty_year(tmp_path):
     parcels, result = given(tmp_path, [])
     assert parcels == {}
-    assert all(t.num_rows == 0 for name, t in result.tables.items() if name != "kpis")
+    assert all(t.num_rows == 0 for name, t in result.tables.items() if name not in ("kpis", "rating_policies"))
     assert (tmp_path / "data" / "processed" / "landaudit.duckdb").is_file()

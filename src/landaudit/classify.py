@@ -19,7 +19,7 @@ from landaudit.errors import UsageError
 from landaudit.workspace import Workspace, atomic_write, write_parquet
 
 INPUTS = ("land", "enterprise", "ledger")
-OUTPUTS = ("parcels", "links", "unlinked", "kpis", "ledger_items")
+OUTPUTS = ("parcels", "links", "unlinked", "kpis", "ledger_items", "rating_policies")
 SEVERITY_LEVELS = {"一般": 1, "较大": 2, "重大": 3}
 
 # Chinese names of the predicates, for batch_rule texts and explain.
@@ -117,6 +117,12 @@ def _param_tables(config: Config, year: int, scope: str, as_of: date) -> dict[st
         for indicator, weight in group.weights.items()
     ]
 
+    policies = [
+        {"policy_order": i, "rating": rating, "resource": resource, "policy": text}
+        for i, (rating, resource, text) in enumerate(
+            (r, res, t) for r, items in rating.policies.items() for res, t in items.items())
+    ]
+
     def column(name: str, values: list[str]) -> pa.Table:
         return pa.table({name: pa.array(values, pa.string())})
 
@@ -132,6 +138,9 @@ def _param_tables(config: Config, year: int, scope: str, as_of: date) -> dict[st
         "batch_rule_terms": pa.Table.from_pylist(terms, schema=pa.schema([
             ("rule_order", pa.int32()), ("batch", pa.string()), ("description", pa.string()),
             ("kind", pa.string()), ("predicate", pa.string())])),
+        "param_policies": pa.Table.from_pylist(policies, schema=pa.schema([
+            ("policy_order", pa.int32()), ("rating", pa.string()), ("resource", pa.string()),
+            ("policy", pa.string())])),
         "rating_weights": pa.Table.from_pylist(weights, schema=pa.schema([
             ("grp", pa.string()), ("indicator", pa.string()), ("weight", pa.float64()),
             ("benchmark", pa.float64())])),
@@ -203,6 +212,7 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
             "unlinked": _fetch(con, "SELECT * FROM unlinked"),
             "links": _fetch(con, _LINKS_SQL),
             "ledger_items": _fetch(con, _ITEMS_SQL),
+            "rating_policies": _fetch(con, "SELECT * FROM rating_policies"),
         }
     finally:
         con.close()
