@@ -238,6 +238,36 @@ def _render_classify(result) -> None:
     console.print(f"逾期判断日：{result.as_of}。输出：{result.outputs['parcels']} 等；数据库视图：{result.outputs['database']}")
 
 
+@app.command("export")
+def export_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    scope: ScopeOpt = None,
+    by_township: Annotated[bool, typer.Option("--by-township", help="另外为每个镇乡（街道）写一个只含本镇街数据的工作簿")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """写出治理清单工作簿（汇总、各类治理清单、四个一批、亩均效益评价、待核实），以及各部门的退回清单。"""
+    def action() -> None:
+        from landaudit.export import export
+
+        ws = _workspace(workspace)
+        result = export(ws, year=year, scope=scope, by_township=by_township)
+        table = Table(title=f"{result.year} 年治理清单（范围：{result.scope}）")
+        table.add_column("清单")
+        table.add_column("行数", justify="right")
+        for name, n in result.list_rows.items():
+            table.add_row(name, f"{n:,}")
+        console.print(table)
+        for path in result.workbooks:
+            console.print(f"治理清单：{ws.relative(path)}")
+        if result.township_workbooks:
+            console.print(f"镇街工作簿 {len(result.township_workbooks)} 个：{ws.relative(result.township_workbooks[0].parent)}/")
+        if result.sendback:
+            console.print(f"退回清单 {len(result.sendback)} 个：{ws.relative(result.sendback[0].parent)}/")
+
+    _run(debug, action)
+
+
 @app.command("explain")
 def explain_cmd(
     parcel_code: Annotated[str, typer.Argument(help="地块编码（宗地代码或 28 位不动产单元号）")],

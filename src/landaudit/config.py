@@ -191,6 +191,11 @@ class KpiTargets(Strict):
     open_major_items: int = 0
 
 
+class ExportSettings(Strict):
+    responsible: dict[str, str] = {}
+    category_departments: dict[str, str] = {}
+
+
 class Settings(Strict):
     county: County
     ingest: IngestSettings = IngestSettings()
@@ -200,6 +205,7 @@ class Settings(Strict):
     batch_rules: list[BatchRule] = Field(min_length=1)
     rating: Rating
     kpi_targets: KpiTargets = KpiTargets()
+    export: ExportSettings = ExportSettings()
 
     @model_validator(mode="after")
     def _phases_name_scopes(self) -> Settings:

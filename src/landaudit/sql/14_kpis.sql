@@ -59,6 +59,7 @@ item_kpis AS (
 )
 SELECT
     (SELECT year FROM p) AS year,
+    (SELECT as_of FROM p) AS as_of,
     k.*,
     pv.prev_above_scale_va_per_mu,
     CASE WHEN pv.prev_above_scale_va_per_mu > 0

@@ -1,0 +1,181 @@
+"""Export: the governance workbooks of SPEC §9 — 治理清单_<scope>.xlsx, one per 镇街 with
+--by-township, and the send-back files for departments (退回/<department>.xlsx)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from landaudit.config import Config, load_config
+from landaudit.errors import UsageError
+from landaudit.export.cells import XLSX_MAX_ROWS, safe_sheet_name
+from landaudit.export.lists import LISTS, POLICY_COLUMNS, POLICY_SHEET, VERIFY_COLUMNS, VERIFY_SHEET
+from landaudit.export.summary import write_summary
+from landaudit.export.workbook import open_workbook, write_list
+from landaudit.workspace import Workspace, atomic_write
+
+NEEDED = ("parcels", "ledger_items", "kpis", "unlinked", "rating_policies", "rejects", "quality")
+
+
+@dataclass
+class ExportData:
+    """Everything the workbooks show, read once from data/processed/<year>/."""
+
+    year: int
+    parcels: list[dict]
+    items: list[dict]
+    kpis: list[dict]
+    unlinked: list[dict]
+    policies: list[dict]
+    rejects: list[dict]
+    quality: list[dict]
+    township_of_source: dict[tuple, str] = field(default_factory=dict)
+
+    @property
+    def as_of(self):
+        return self.kpis[0]["as_of"] if self.kpis else None
+
+
+@dataclass
+class ExportResult:
+    year: int
+    scope: str
+    workbooks: list[Path]
+    township_workbooks: list[Path]
+    sendback: list[Path]
+    list_rows: dict[str, int]
+
+
+def load_export_data(workspace: Workspace, year: int) -> ExportData:
+    import pyarrow.parquet as pq
+
+    folder = workspace.processed_year(year)
+    missing = [n for n in NEEDED if not (folder / f"{n}.parquet").is_file()]
+    if missing:
+        raise UsageError(f"{folder} 中缺少 {'、'.join(m + '.parquet' for m in missing)}：请先运行 "
+                         f"landaudit ingest 和 landaudit classify --year {year}")
+    tables = {n: pq.read_table(folder / f"{n}.parquet").to_pylist() for n in NEEDED}
+    parcels = tables["parcels"]
+    by_code = {p["parcel_code"]: p for p in parcels}
+    items = []
+    for item in tables["ledger_items"]:
+        codes = item["parcel_codes_linked"] or []
+        first = by_code.get(codes[0]) if codes else None
+        items.append({**item, "parcel_codes_text": "、".join(codes) or None,
+                      "township": first["township"] if first else None,
+                      "zone": first["zone"] if first else None,
+                      "townships": {by_code[c]["township"] for c in codes if c in by_code}})
+    sources = {(p["source_file"], p["source_sheet"], p["source_row"]): p["township"] for p in parcels}
+    for item in items:
+        if item["township"]:
+            sources[(item["source_file"], item["source_sheet"], item["source_row"])] = item["township"]
+    links = pq.read_table(folder / "links.parquet").to_pylist() if (folder / "links.parquet").is_file() else []
+    for link in links:
+        parcel = by_code.get(link["parcel_code"])
+        if parcel:
+            sources.setdefault((link["source_file"], link["source_sheet"], link["source_row"]), parcel["township"])
+    return ExportData(year, parcels, items, tables["kpis"], tables["unlinked"], tables["rating_policies"],
+                      tables["rejects"], tables["quality"], sources)
+
+
+def scope_townships(data: ExportData, config: Config, scope: str) -> set[str]:
+    """Townships of a scope: configured ones (an empty list = all), or the township itself."""
+    every = {p["township"] for p in data.parcels}
+    if scope in config.settings.scopes:
+        listed = config.settings.scopes[scope]
+        return set(listed) if listed else every
+    if scope in every or scope in config.settings.county.townships:
+        return {scope}
+    raise UsageError(f"未知的范围“{scope}”：可用 {'、'.join(config.settings.scopes)} 或任一镇街名称")
+
+
+def _verify_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
+    """待核实: unlinked records, 待核实 findings and conflicting duplicates (SPEC §3–§5)."""
+    rows = []
+    for u in data.unlinked:
+        rows.append({"kind": "未关联", "dataset": {"enterprise": "企业", "ledger": "问题隐患"}[u["dataset"]],
+                     "subject": u["name"] or u["credit_code"] or u["item_id"], "message": u["reason"],
+                     "file": u["source_file"], "sheet": u["source_sheet"], "row": u["source_row"],
+                     "column": None, "value": u["parcel_code"], "township": None})
+    dataset_names = {"land": "工业用地", "enterprise": "企业", "ledger": "问题隐患", None: None}
+    flagged = [f for f in data.quality if f["level"] == "verify"]
+    flagged += [f for f in data.rejects if f["reason_code"] == "duplicate_conflict"]
+    for f in flagged:
+        rows.append({"kind": "待核实" if f["level"] == "verify" else "重复冲突", "dataset": dataset_names.get(f["dataset"]),
+                     "subject": f["value"], "message": f["message"], "file": f["file"], "sheet": f["sheet"],
+                     "row": f["row"], "column": f["column"], "value": f["value"],
+                     "township": data.township_of_source.get((f["file"], f["sheet"], f["row"]))})
+    if towns is None:
+        return rows
+    return [r for r in rows if r["township"] in towns]
+
+
+def _list_rows(data: ExportData, config: Config, towns: set[str]) -> dict[str, list[dict]]:
+    responsible = config.settings.export.responsible
+    parcels = sorted((p for p in data.parcels if p["township"] in towns),
+                     key=lambda p: (p["township"], p["parcel_code"]))
+    items = sorted((i for i in data.items if i["townships"] & towns),
+                   key=lambda i: (i["township"] or "", i["parcel_codes_text"] or "", i["item_id"]))
+    out = {}
+    for spec in LISTS:
+        source = parcels if spec.source == "parcels" else items
+        unit = responsible.get(spec.sheet)
+        out[spec.sheet] = [{**row, "responsible": unit} for row in source if spec.where(row)]
+    return out
+
+
+def write_workbook(path: Path, data: ExportData, config: Config, scope: str, towns: set[str],
+                   *, all_verify: bool, max_rows: int = XLSX_MAX_ROWS) -> dict[str, int]:
+    """One governance workbook: 汇总, the lists, 资源要素差别化配置, 待核实 (SPEC §9 order)."""
+    county = config.settings.county.name
+    lists = _list_rows(data, config, towns)
+    verify = _verify_rows(data, None if all_verify else towns)
+    policies = [{**p, "responsible": config.settings.export.responsible.get(POLICY_SHEET)} for p in data.policies]
+    counts = {name: len(rows) for name, rows in lists.items()} | {POLICY_SHEET: len(policies), VERIFY_SHEET: len(verify)}
+    created = datetime.combine(data.as_of, datetime.min.time()) if data.as_of else datetime(data.year, 12, 31)
+
+    def build(tmp: Path) -> None:
+        book, formats = open_workbook(tmp, created=created, title=f"{county}{data.year}年工业全域治理清单")
+        taken: set[str] = set()
+        summary = book.add_worksheet(safe_sheet_name("汇总", taken))
+        sheets: dict[str, list[str]] = {}
+        for spec in LISTS:
+            title = f"{county}{data.year}年{spec.sheet}（范围：{scope}）"
+            sheets[spec.sheet] = write_list(book, formats, spec.sheet, title, spec.columns, lists[spec.sheet],
+                                            taken, max_rows=max_rows)
+        sheets[POLICY_SHEET] = write_list(book, formats, POLICY_SHEET, f"{county}{data.year}年{POLICY_SHEET}",
+                                          POLICY_COLUMNS, policies, taken, max_rows=max_rows)
+        sheets[VERIFY_SHEET] = write_list(book, formats, VERIFY_SHEET, f"{county}{data.year}年待核实清单（范围：{scope}）",
+                                          VERIFY_COLUMNS, verify, taken, max_rows=max_rows)
+        write_summary(book, summary, formats, data=data, config=config, scope=scope, towns=towns,
+                      lists=lists, counts=counts, sheets=sheets)
+        book.close()
+
+    atomic_write(path, build)
+    return counts
+
+
+def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
+           by_township: bool = False, config: Config | None = None,
+           max_rows: int = XLSX_MAX_ROWS) -> ExportResult:
+    """Write data/exports/<year>/治理清单_<scope>.xlsx (+ 镇街/ and 退回/ workbooks)."""
+    from landaudit.classify import default_scope
+    from landaudit.export.sendback import write_sendback
+
+    config = config or load_config(workspace.root)
+    year = workspace.resolve_year(year)
+    scope = scope or default_scope(config, year)
+    data = load_export_data(workspace, year)
+    towns = scope_townships(data, config, scope)
+    folder = workspace.exports / str(year)
+    main = folder / f"治理清单_{scope}.xlsx"
+    counts = write_workbook(main, data, config, scope, towns, all_verify=scope == "city", max_rows=max_rows)
+    township_books = []
+    if by_township:
+        for town in sorted(towns & {p["township"] for p in data.parcels}):
+            path = folder / "镇街" / f"{safe_sheet_name(town, set())}.xlsx"
+            write_workbook(path, data, config, town, {town}, all_verify=False, max_rows=max_rows)
+            township_books.append(path)
+    sendback = write_sendback(workspace, data, config, folder / "退回")
+    return ExportResult(year, scope, [main], township_books, sendback, counts)

@@ -1,0 +1,182 @@
+"""The 汇总 sheet (SPEC §9–§10): KPIs against targets, counts and 亩 per township × target and per
+batch, 腾换空间, the rating distribution, the row count of every list, and two native charts.
+Every count here is computed from the same rows the lists hold, so they always agree."""
+
+from __future__ import annotations
+
+from landaudit.config import BATCHES, Config
+from landaudit.export.cells import column_width, safe_text, write_value
+from landaudit.export.lists import INT, MU, PCT, PER_MU, TEXT
+from landaudit.export.workbook import print_setup
+
+RATINGS = ("A", "B", "C", "D", "不定等级")
+FREED = ("拆除重建", "功能转型", "关停退出")
+TOWNSHIP_HEADERS = (
+    ("镇乡（街道）", TEXT), ("地块数", INT), ("面积（亩）", MU),
+    ("亩均低效（宗）", INT), ("亩均低效（亩）", MU), ("低散乱污（宗）", INT), ("低散乱污（亩）", MU),
+    ("集体工业用地（宗）", INT), ("集体工业用地（亩）", MU),
+    *((f"{b}（宗）", INT) for b in BATCHES), ("腾换空间（亩）", MU),
+    ("未整改重大较大隐患（条）", INT), ("逾期未整改隐患（条）", INT),
+)
+
+
+def _kpi_row(kpis: list[dict], scope: str) -> dict | None:
+    for row in kpis:
+        if row["scope"] == scope and row["township"] == "全部":
+            return row
+    return next((row for row in kpis if row["township"] == scope), None)
+
+
+def _township_line(name: str, parcels: list[dict], items: list[dict]) -> list:
+    def count_area(flag: str) -> list:
+        chosen = [p for p in parcels if p[flag]]
+        return [len(chosen), sum(p["area_mu"] for p in chosen)]
+
+    return [
+        name, len(parcels), sum(p["area_mu"] for p in parcels),
+        *count_area("low_efficiency"), *count_area("scattered_polluting"), *count_area("collective_problem"),
+        *(sum(1 for p in parcels if p["batch"] == b) for b in BATCHES),
+        sum(p["area_mu"] for p in parcels if p["batch"] in FREED),
+        sum(1 for i in items if not i["closed"] and i["severity"] in ("较大", "重大")),
+        sum(1 for i in items if i["overdue"]),
+    ]
+
+
+def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns: set[str],
+                  lists: dict[str, list[dict]], counts: dict[str, int], sheets: dict[str, list[str]]) -> None:
+    county, targets = config.settings.county.name, config.settings.kpi_targets
+    parcels = [p for p in data.parcels if p["township"] in towns]
+    items = [i for i in data.items if i["townships"] & towns]
+    print_setup(ws)
+    widths = [column_width(h, []) for h, _ in TOWNSHIP_HEADERS]
+    widths[0] = max(widths[0], 26.0)
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
+    row = 0
+
+    def section(title: str) -> None:
+        nonlocal row
+        row += 1
+        ws.write_string(row, 0, title, formats.section)
+        row += 1
+
+    def header(cells) -> None:
+        nonlocal row
+        for col, text in enumerate(cells):
+            ws.write_string(row, col, text, formats.header)
+        row += 1
+
+    ws.write_string(row, 0, safe_text(f"{county}{data.year}年工业全域治理清单汇总（范围：{scope}）"), formats.title)
+    row += 1
+    as_of = data.as_of.isoformat() if data.as_of else "—"
+    ws.write_string(row, 0, f"涉及镇乡（街道）{len(towns)} 个；隐患逾期判断日 {as_of}；数据：data/processed/{data.year}/", formats.note)
+    row += 1
+
+    section("一、目标指标（一、(二) 发展目标）")
+    header(["指标", "当前值", "目标", "单位", "是否达标"])
+    kpi = _kpi_row(data.kpis, scope) or {}
+    open_major = sum(1 for i in items if not i["closed"] and i["severity"] in ("较大", "重大"))
+    overdue = sum(1 for i in items if i["overdue"])
+    freed = sum(p["area_mu"] for p in parcels if p["batch"] in FREED)
+    lines = [
+        ("规上工业亩均税收", kpi.get("above_scale_tax_per_mu"), PER_MU, f"≥ {targets.above_scale_tax_per_mu:g}", "万元/亩",
+         None if kpi.get("above_scale_tax_per_mu") is None else kpi["above_scale_tax_per_mu"] >= targets.above_scale_tax_per_mu),
+        ("亩均增加值增速（规上）", kpi.get("va_per_mu_growth"), PCT, f"≥ {targets.va_per_mu_growth:.0%}", "",
+         None if kpi.get("va_per_mu_growth") is None else kpi["va_per_mu_growth"] >= targets.va_per_mu_growth),
+        ("未整改重大、较大问题隐患", open_major, INT, f"{targets.open_major_items}（动态清零）", "条",
+         open_major <= targets.open_major_items),
+        ("逾期未整改问题隐患", overdue, INT, "—", "条", None),
+        ("腾换空间（拆除重建、功能转型、关停退出）", freed, MU, "—", "亩", None),
+    ]
+    for name, value, kind, target, unit, ok in lines:
+        ws.write_string(row, 0, name)
+        if value is None:
+            ws.write_string(row, 1, "无数据")
+        else:
+            write_value(ws, row, 1, value, formats.of(kind))
+        ws.write_string(row, 2, target)
+        ws.write_string(row, 3, unit)
+        if ok is not None:
+            ws.write_string(row, 4, "达标" if ok else "未达标", formats.good if ok else formats.bad)
+        row += 1
+
+    section("二、各镇乡（街道）治理对象和四个一批")
+    header([h for h, _ in TOWNSHIP_HEADERS])
+    kinds = [formats.of(k) for _, k in TOWNSHIP_HEADERS]
+    first_town_row = row
+    names = sorted({p["township"] for p in parcels})
+    for name in names:
+        town_items = [i for i in items if name in i["townships"]]
+        for col, value in enumerate(_township_line(name, [p for p in parcels if p["township"] == name], town_items)):
+            write_value(ws, row, col, value, kinds[col])
+        row += 1
+    last_town_row = row - 1
+    for col, value in enumerate(_township_line("合计", parcels, items)):
+        write_value(ws, row, col, value, kinds[col])
+    row += 1
+
+    section("三、四个一批")
+    header(["处置方式", "地块数", "面积（亩）"])
+    for batch in BATCHES:
+        chosen = [p for p in parcels if p["batch"] == batch]
+        ws.write_string(row, 0, batch)
+        ws.write_number(row, 1, len(chosen), formats.of(INT))
+        ws.write_number(row, 2, sum(p["area_mu"] for p in chosen), formats.of(MU))
+        row += 1
+
+    section("四、亩均效益综合评价等级分布")
+    header(["评价等级", "规上（宗）", "规下（宗）", "合计（宗）"])
+    first_rating_row = row
+    for rating in RATINGS:
+        above = sum(1 for p in parcels if p["rating"] == rating and p["rating_group"] == "规上")
+        below = sum(1 for p in parcels if p["rating"] == rating and p["rating_group"] == "规下")
+        total = sum(1 for p in parcels if p["rating"] == rating)
+        ws.write_string(row, 0, rating)
+        for col, value in enumerate((above, below, total), start=1):
+            ws.write_number(row, col, value, formats.of(INT))
+        row += 1
+    last_rating_row = row - 1
+
+    section("五、各清单行数")
+    header(["清单", "行数", "所在工作表"])
+    for name, n in counts.items():
+        ws.write_string(row, 0, name)
+        ws.write_number(row, 1, n, formats.of(INT))
+        parts = sheets.get(name, [name])
+        note = "、".join(parts) + (f"（超过单表行数上限，分为 {len(parts)} 个工作表）" if len(parts) > 1 else "")
+        ws.write_string(row, 2, note)
+        row += 1
+
+    _charts(book, ws, row + 1, first_town_row, last_town_row, first_rating_row, last_rating_row)
+    ws.freeze_panes(1, 0)
+
+
+def _charts(book, ws, at_row: int, first_town_row: int, last_town_row: int, first_rating_row: int,
+            last_rating_row: int) -> None:
+    """Native charts: parcels per batch by township (stacked), and the A/B/C/D distribution."""
+    name = ws.get_name()
+    if last_town_row >= first_town_row:
+        chart = book.add_chart({"type": "column", "subtype": "stacked"})
+        batch_col = 9   # first 四个一批 column in TOWNSHIP_HEADERS
+        for offset, batch in enumerate(BATCHES):
+            col = batch_col + offset
+            chart.add_series({
+                "name": batch,
+                "categories": [name, first_town_row, 0, last_town_row, 0],
+                "values": [name, first_town_row, col, last_town_row, col],
+            })
+        chart.set_title({"name": "各镇乡（街道）四个一批地块数"})
+        chart.set_y_axis({"name": "地块数（宗）"})
+        chart.set_size({"width": 760, "height": 360})
+        ws.insert_chart(at_row, 0, chart)
+    rating_chart = book.add_chart({"type": "column"})
+    for col, label in ((1, "规上"), (2, "规下")):
+        rating_chart.add_series({
+            "name": label,
+            "categories": [name, first_rating_row, 0, last_rating_row, 0],
+            "values": [name, first_rating_row, col, last_rating_row, col],
+        })
+    rating_chart.set_title({"name": "亩均效益综合评价等级分布"})
+    rating_chart.set_y_axis({"name": "地块数（宗）"})
+    rating_chart.set_size({"width": 520, "height": 320})
+    ws.insert_chart(at_row, 6, rating_chart, {"x_offset": 240})
