@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
-from builders import CODE, JCODE, ent, given, item, land
 from landaudit.classify import sql_models
 from landaudit.config import PREDICATES, load_config
 from landaudit.ingest.normalise import name_key
+
+from builders import CODE, JCODE, ent, given, item, land
 
 # ---------------------------------------------------------------- SPEC §5 links and metrics
 

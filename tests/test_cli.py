@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write_xlsx
 from landaudit.cli import app
 from landaudit.ingest import ingest
+
+from conftest import write_xlsx
 
 runner = CliRunner()
 LAND = [["地块编码", "镇街", "用地面积（亩）"], ["330681001002GB00012", "陶朱街道", 10]]

@@ -8,13 +8,14 @@ from datetime import date
 
 import openpyxl
 import pytest
-from builders import CODE, ent, given, item, land
 
 from landaudit.export import export
 from landaudit.export.cells import safe_sheet_name, safe_text
 from landaudit.export.lists import SHEET_ORDER
 from landaudit.findings import make_finding
 from landaudit.workspace import Workspace
+
+from builders import CODE, ent, given, item, land
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "=1+2", "＠SUM(A1)", "=cmd|' /C calc'!A0",
            "+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]

@@ -8,8 +8,9 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import FIXTURES, copy_fixture, sheet_entry
 from landaudit.ingest import ingest
+
+from conftest import FIXTURES, copy_fixture, sheet_entry
 
 # file: (format, dataset, header_row, total, accepted, rejected, skipped kinds, rejected rows)
 COUNTED = {

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import sheet_entry, write_xlsx
 from landaudit.ingest import ingest
+
+from conftest import sheet_entry, write_xlsx
 
 LAND_HEADER = ["序号", "地块编码", "所属镇街", "用地面积（亩）", "土地权属", "是否符合土地利用总体规划"]
 

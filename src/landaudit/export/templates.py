@@ -2,9 +2,9 @@
 
 Each template is built from configs/datasets.toml, so it is exactly what ingest understands: the
 header is every field's first synonym with the column's default unit (`用地面积（亩）`), required
-columns are marked with a leading * (ingest strips it). Dropdowns and checks mirror ingest: a value
-ingest would reject is refused outright ("stop"), a value ingest accepts but that looks wrong only
-draws a warning. Ledger templates are one per configured category; the category is carried by the
+columns are marked with a leading * (ingest strips it). Dropdowns and checks steer towards the
+canonical form and refuse it otherwise ("stop"); where ingest keeps an odd value for checking (a
+township off the list, an amount below 0) the check only warns. Ledger templates are one per configured category; the category is carried by the
 sheet and file name, which ingest reads through the category keywords (SPEC §3).
 
 Bytes are deterministic: fixed document properties, and xlsxwriter writes fixed zip timestamps.
@@ -47,16 +47,12 @@ _TEXT_TYPES = frozenset({"text", "name", "township", "parcel_code", "parcel_code
                          "category", "ownership", "severity", "status", "acceptance"})
 _ROW_MEANING = {"land": "每行填写一个工业用地地块（宗地）", "enterprise": "每行填写一家企业",
                 "ledger": "每行填写一个问题或隐患"}
-# SPEC §3: who keeps each ledger. Display only; a category not listed here shows no department.
-# (Belongs in configs/landaudit.toml [[ingest.ledger_categories]] once that model has the key.)
-LEDGER_DEPARTMENTS = {
-    "环保": "生态环境分局", "安全生产": "应急管理局", "消防": "消防救援大队",
-    "违法建设": "综合行政执法局", "信访": "信访局", "无证照": "市场监管局", "税务": "税务局",
-}
 CREDIT_SAMPLE = "91330681MA2BCDEF1" + credit_check_char("91330681MA2BCDEF1")
 _WIDTH_SAMPLES = {
     "parcel_code": "330681001002GB00012", "parcel_codes": "330681001002GB00012、330681001002GB00013",
     "credit_code": CREDIT_SAMPLE, "date": "2023-05-01", "name": "诸暨市某某机械有限公司",
+    "description": "废气收集处理设施未正常运行，车间无组织排放",  # free text: by field name
+    "location": "诸暨市某某街道某某路 123 号", "exempt_reason": "新建投产未满一年",
 }
 _NUMERALS = "一二三四五六七八九十"
 _REQUIREMENT_WIDTH = 64
@@ -77,7 +73,9 @@ class Template:
             # keep the 问题类别 column and offer only this category
             fields = list(spec.fields)
         self.fields = fields
-        department = LEDGER_DEPARTMENTS.get(category, "") if category else spec.department
+        # SPEC §3: who keeps each ledger, from [export.category_departments]
+        departments = config.settings.export.category_departments
+        department = departments.get(category, "") if category else spec.department
         self.department = department
         self.title = f"{name}填报表" + (f"（{department}）" if department else "")
 
@@ -125,7 +123,6 @@ class _Formats:
         self.number = book.add_format({**base, "num_format": "General"})
         self.plain = book.add_format(base)
         self.wrap = book.add_format({**base, "text_wrap": True})
-        self.section = book.add_format({**base, "bold": True, "font_size": 12})
 
 
 def _write_workbook(path: Path, template: Template, config: Config) -> None:
@@ -162,7 +159,7 @@ def _write_data_sheet(ws, template: Template, formats: _Formats, township_source
         header_format = (formats.required if spec_field.required
                          else formats.one_of if spec_field.name in one_of else formats.header)
         ws.write_string(HEADER_ROW, col, safe_text(header), header_format)
-        sample = _WIDTH_SAMPLES.get(spec_field.type, "")
+        sample = _WIDTH_SAMPLES.get(spec_field.name) or _WIDTH_SAMPLES.get(spec_field.type, "")
         ws.set_column(col, col, column_width(header, [sample], minimum=10), _column_format(spec_field, formats))
         validation = _validation(spec_field, template, township_source)
         if validation:
@@ -291,7 +288,8 @@ def requirement(spec_field: FieldSpec, template: Template, county) -> str:
         "parcel_code": f"19 位宗地代码（如 {sample}），或 28 位不动产单元号（系统取前 19 位）",
         "parcel_codes": f"企业所在地块的 19 位宗地代码；多个地块编码用“、”分隔，如 {sample}、{sample[:-1]}3",
         "credit_code": f"18 位统一社会信用代码（GB 32100-2015），字母大写，如 {CREDIT_SAMPLE}",
-        "township": f"从下拉列表选择{county.name}镇街全称，如 {(county.townships or ['陶朱街道'])[0]}",
+        "township": (f"从下拉列表选择{county.name}镇街全称，如 {county.townships[0]}" if county.townships
+                     else f"填写{county.name}镇街全称"),
         "name": "填写全称，与营业执照或不动产登记一致",
         "year": "四位年份，如 1998",
         "bool": "从下拉列表选择“是”或“否”",

@@ -9,7 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 from landaudit.export.cells import (
-    WORKBOOK_OPTIONS, XLSX_MAX_ROWS, column_width, safe_sheet_name, safe_text, write_value,
+    WORKBOOK_OPTIONS,
+    XLSX_MAX_ROWS,
+    column_width,
+    safe_sheet_name,
+    safe_text,
+    write_value,
 )
 from landaudit.export.lists import DATE, INT, MU, PCT, PER_MU, RATIO, SCORE, TEXT, WAN, Column
 
