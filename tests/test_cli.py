@@ -23,7 +23,7 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", ["init", "demo", "ingest", "classify", "export", "explain", "sql"])
+@pytest.mark.parametrize("command", ["init", "template", "demo", "ingest", "classify", "export", "explain", "sql"])
 def test_every_command_has_chinese_help_and_is_in_the_readme(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0
@@ -82,3 +82,4 @@ def test_init_writes_editable_configs_that_load(tmp_path):
     config = load_config(tmp_path / "ws")
     assert config.sources["datasets.toml"].endswith("configs/datasets.toml")
     assert (tmp_path / "ws" / "data" / "raw").is_dir()
+    assert len(list((tmp_path / "ws" / "data" / "templates").glob("*.xlsx"))) >= 3

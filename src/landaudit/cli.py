@@ -120,7 +120,36 @@ def init_cmd(
             else:
                 target.write_text(default_config_text(name), encoding="utf-8")
                 console.print(f"已写出：{target}")
+        from landaudit.config import load_config
+        from landaudit.export.templates import write_templates
+
+        paths = write_templates(root / "data" / "templates", load_config(root))
+        console.print(f"已写出 {len(paths)} 个部门填报模板：{root / 'data' / 'templates'}")
         console.print(f"工作区已就绪：{root}。把各部门报表放进 data/raw/<年度>/ 后运行 landaudit ingest。")
+
+    _run(debug, action)
+
+
+@app.command("template")
+def template_cmd(
+    workspace: WorkspaceOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="模板写到哪个文件夹（默认：工作区的 data/templates/）",
+                                              show_default=False)] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """为各部门写出空白填报模板（.xlsx，带下拉选项和填报说明）；按模板填好的报表可直接读取，不会被拒收。"""
+    def action() -> None:
+        from landaudit.config import load_config
+        from landaudit.export.templates import write_templates
+
+        ws = _workspace(workspace)
+        folder = out.resolve() if out else ws.root / "data" / "templates"
+        paths = write_templates(folder, load_config(ws.root))
+        table = Table(title="部门填报模板")
+        table.add_column("文件")
+        for path in paths:
+            table.add_row(str(path.relative_to(ws.root)) if path.is_relative_to(ws.root) else str(path))
+        console.print(table)
 
     _run(debug, action)
 
@@ -344,7 +373,7 @@ _SKIP_NAMES = {"blank": "空行", "total": "合计行", "note": "备注行", "du
 
 
 def _render_ingest(result) -> None:
-    from landaudit.findings import FINDING_TITLES
+    from landaudit.findings import FINDING_TITLES, NOT_PROBLEMS
 
     table = Table(title=f"{result.year} 年部门报表读取结果", show_lines=False)
     for header, justify in (("文件", "left"), ("工作表", "left"), ("数据集", "left"), ("表头行", "right"),
@@ -353,7 +382,7 @@ def _render_ingest(result) -> None:
         table.add_column(header, justify=justify, overflow="fold")
     for e in result.entries:
         if e.error:
-            style = "dim" if e.error["code"] in ("sheet_empty", "temp_file") else "red"
+            style = "dim" if e.error["code"] in NOT_PROBLEMS else "red"
             table.add_row(e.path, e.sheet or "", "", "", "", "", "", "", e.error["message"], style=style)
             continue
         dataset = _DATASET_NAMES.get(e.dataset, e.dataset) + (f"·{e.category}" if e.category else "")

@@ -12,6 +12,8 @@ import pyarrow as pa
 # Levels: a rejected row; a warning (row kept, value nulled or flagged); 待核实 (kept, a human must
 # check); a file or sheet that could not be read at all.
 REJECT, WARNING, VERIFY, ERROR = "reject", "warning", "verify", "error"
+# File/sheet codes that are reported but are not problems: no error count, no send-back line.
+NOT_PROBLEMS = frozenset({"sheet_empty", "temp_file", "sheet_not_data"})
 
 # code → Chinese message template; {column}, {value}, {detail} are filled in.
 FINDING_CODES: dict[str, str] = {
@@ -26,6 +28,7 @@ FINDING_CODES: dict[str, str] = {
     "unknown_dataset": "未能识别为任何部门数据集：表头中找不到 {detail}；请使用标准模板表头（landaudit template）",
     "sheet_empty": "工作表为空",
     "temp_file": "Office 临时文件或系统文件，已跳过",
+    "sheet_not_data": "填报说明或选项工作表，不含数据，已跳过",
     "ledger_category_unknown": "无法确定问题类别：没有“问题类别”列，文件名和工作表名也不含类别关键词；已记为“其他”，请补充“问题类别”列",
     # rows: rejects when the field is required, warnings otherwise
     "missing_required": "“{column}”为必填项，不能为空",
@@ -53,7 +56,7 @@ FINDING_CODES: dict[str, str] = {
 FINDING_TITLES: dict[str, str] = {
     "file_empty": "空文件", "file_too_large": "文件过大", "zip_bomb": "解压后过大", "file_encrypted": "文件加密",
     "file_corrupt": "文件损坏", "not_spreadsheet": "不是电子表格", "decode_failed": "编码无法识别",
-    "unknown_dataset": "无法识别数据集", "sheet_empty": "空工作表", "temp_file": "临时文件",
+    "unknown_dataset": "无法识别数据集", "sheet_empty": "空工作表", "temp_file": "临时文件", "sheet_not_data": "说明工作表",
     "ledger_category_unknown": "问题类别不明", "missing_required": "必填项为空", "missing_keys": "缺少关联字段",
     "invalid_number": "数字无效", "nonpositive": "数值须大于 0", "invalid_date": "日期无效",
     "date_out_of_range": "日期超出范围", "invalid_year": "年份无效", "invalid_bool": "是/否无法识别",

@@ -13,7 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from landaudit.config import Config, DatasetSpec, load_config
-from landaudit.findings import ERROR, REJECT, VERIFY, Finding, findings_table, make_finding
+from landaudit.findings import (
+    ERROR, NOT_PROBLEMS, REJECT, VERIFY, Finding, findings_table, make_finding,
+)
 from landaudit.ingest.header import SynonymIndex, find_header
 from landaudit.ingest.read import read_file
 from landaudit.ingest.rows import (
@@ -109,7 +111,7 @@ class IngestResult:
         totals = {
             "files": len({e.path for e in self.entries}),
             "sheets": len(counted),
-            "errors": sum(1 for e in self.entries if e.error and e.error["code"] != "sheet_empty"),
+            "errors": sum(1 for e in self.entries if e.error and e.error["code"] not in NOT_PROBLEMS),
             "rows_total": sum(e.rows_total for e in counted),
             "rows_accepted": sum(e.rows_accepted for e in counted),
             "rows_rejected": sum(e.rows_rejected for e in counted),
@@ -162,6 +164,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
         if result.error:
             entries.append(_error_entry(rel, None, result.format, result.error, findings, result.error_detail))
             continue
+        unknown: list[tuple[SheetEntry, str]] = []
         for sheet in result.sheets:
             entry = SheetEntry(rel, sheet.name, result.format, result.encoding, hidden=sheet.hidden)
             entries.append(entry)
@@ -172,7 +175,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
             match, why = find_header(sheet.rows, sheet.merged, specs, indexes,
                                      search_rows=limits.header_search_rows, hint_text=hint)
             if match is None:
-                entry.error = _error(findings, "unknown_dataset", rel, sheet.name, why)
+                unknown.append((entry, why))
                 continue
             entry.dataset, entry.header_row = match.dataset, match.header_row
             entry.columns = {c.field.name: c.header for c in match.columns}
@@ -191,6 +194,11 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                 entry.category = "、".join(sorted({r["category"] for r in rows.records}))
             findings.extend(rows.findings)
             candidates[match.dataset] += [(entry, record) for record in rows.records]
+        has_data = any(e.dataset for e in entries if e.path == rel)
+        for entry, why in unknown:
+            # an instructions sheet beside data is not a problem; a file of instructions only is
+            not_data = has_data and any(fnmatch.fnmatch(entry.sheet, p) for p in limits.instruction_sheets)
+            entry.error = _error(findings, "sheet_not_data" if not_data else "unknown_dataset", rel, entry.sheet, why)
 
     tables = {}
     for name in DATASETS:
@@ -209,7 +217,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
 
 def _error(findings: list[Finding], code: str, file: str, sheet: str | None, detail: str = "") -> dict:
     finding = make_finding(ERROR, code, file=file, sheet=sheet, detail=detail)
-    if code != "sheet_empty":
+    if code not in NOT_PROBLEMS:
         findings.append(finding)
     return {"code": code, "message": finding.message}
 
