@@ -14,7 +14,13 @@ import pyarrow as pa
 
 from landaudit.config import Config, DatasetSpec, load_config
 from landaudit.findings import (
-    ERROR, NOT_PROBLEMS, REJECT, VERIFY, Finding, findings_table, make_finding,
+    ERROR,
+    NOT_PROBLEMS,
+    REJECT,
+    VERIFY,
+    Finding,
+    findings_table,
+    make_finding,
 )
 from landaudit.ingest.header import SynonymIndex, find_header
 from landaudit.ingest.read import read_file
