@@ -71,16 +71,32 @@ WorkspaceOpt = Annotated[Path | None, typer.Option(
 YearOpt = Annotated[int | None, typer.Option(
     "--year", "-y", help="年度（默认：data/raw 下最新的年度文件夹）", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="出错时显示完整的 Python 错误堆栈（排查程序问题用）")]
+LogFormatOpt = Annotated[str, typer.Option(
+    "--log-format", help="日志格式：auto（终端上彩色和进度条，否则带时间的纯文本行）、plain 或 json（每行一个 JSON 对象）")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="只输出警告和错误")]
+LockWaitOpt = Annotated[float, typer.Option(
+    "--lock-wait", help="工作区被另一个运行占用时最多等待的秒数（默认不等待，直接以退出码 3 结束）", min=0.0)]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="有任何被拒行或无法读取的文件时以退出码 1 结束")]
+MaxRejectOpt = Annotated[float | None, typer.Option(
+    "--max-reject-rate", help="被拒行占比超过此值（0–1）时以退出码 1 结束（默认不检查）",
+    min=0.0, max=1.0, show_default=False)]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", help="强制指定 CSV/文本文件的编码（如 gbk、utf-8），默认自动识别", show_default=False)]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="判断隐患是否逾期的日期，如 2023-12-31（默认：今天）", show_default=False)]
 
 
-def _run(debug: bool, action):
+def _run(debug: bool, action, log=None):
     """The one place errors become a Chinese sentence and an exit code (SPEC §2)."""
     try:
         return action()
     except LandauditError as exc:
         if debug:
             raise
-        err_console.print(f"[red]错误：{exc}[/red]")
+        if log is not None and log.mode == "json":
+            log.error("error", str(exc), exit_code=exc.exit_code)
+        else:
+            err_console.print(f"[red]错误：{exc}[/red]")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("[red]已中断。[/red]")
@@ -97,6 +113,33 @@ def _workspace(path: Path | None):
     from landaudit.workspace import Workspace
 
     return Workspace.at(path)
+
+
+def _log(log_format: str, quiet: bool):
+    from landaudit.log import RunLog
+
+    return RunLog(log_format, quiet=quiet, console=console)
+
+
+def _locked(ws, command: str, log, wait: float):
+    from landaudit.run import locked, prepare
+
+    lock = locked(ws, command, log, wait)
+    lock.__enter__()
+    prepare(ws, log)
+    return lock
+
+
+def _data_exit(result, strict: bool, max_reject_rate: float | None, log) -> int:
+    """Exit 1 when data problems exceed --max-reject-rate, or any with --strict (SPEC §2)."""
+    totals = result.totals
+    if strict and (totals["rows_rejected"] or totals["errors"]):
+        log.warning("ingest", "--strict：存在被拒行或无法读取的文件，退出码 1")
+        return 1
+    if max_reject_rate is not None and result.reject_rate > max_reject_rate:
+        log.warning("ingest", f"被拒行占比 {result.reject_rate:.1%} 超过 --max-reject-rate {max_reject_rate:.1%}，退出码 1")
+        return 1
+    return 0
 
 
 @app.command("init")
@@ -182,37 +225,37 @@ def demo_cmd(
 def ingest_cmd(
     workspace: WorkspaceOpt = None,
     year: YearOpt = None,
-    encoding: Annotated[str | None, typer.Option(
-        "--encoding", help="强制指定 CSV/文本文件的编码（如 gbk、utf-8），默认自动识别", show_default=False)] = None,
-    max_reject_rate: Annotated[float | None, typer.Option(
-        "--max-reject-rate", help="被拒行占比超过此值（0–1）时以退出码 1 结束（默认不检查）",
-        min=0.0, max=1.0, show_default=False)] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="有任何被拒行或无法读取的文件时以退出码 1 结束")] = False,
-    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
+    encoding: EncodingOpt = None,
+    max_reject_rate: MaxRejectOpt = None,
+    strict: StrictOpt = False,
+    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json（完整读取报告）")] = "table",
+    log_format: LogFormatOpt = "auto",
+    quiet: QuietOpt = False,
+    lock_wait: LockWaitOpt = 0.0,
     debug: DebugOpt = False,
 ) -> None:
     """读取 data/raw/<年度>/ 下的全部部门报表，识别数据集、校验、标准化，写出 Parquet、被拒行清单和 ingest_report.json。"""
+    log = _log(log_format, quiet)
+
     def action() -> int:
         from landaudit.ingest import ingest
 
-        result = ingest(_workspace(workspace), year=year, encoding=encoding)
+        ws = _workspace(workspace)
+        lock = _locked(ws, "landaudit ingest", log, lock_wait)
+        try:
+            with log.progress("读取") as progress:
+                result = ingest(ws, year=year, encoding=encoding, progress=progress)
+        finally:
+            lock.__exit__(None, None, None)
         if output_format == "json":
             import json
 
-            console.print_json(json.dumps(result.report(), ensure_ascii=False, default=str))
+            print(json.dumps(result.report(), ensure_ascii=False, default=str, indent=1))
         else:
-            _render_ingest(result)
-        totals = result.totals
-        if strict and (totals["rows_rejected"] or totals["errors"]):
-            err_console.print("[yellow]--strict：存在被拒行或无法读取的文件，退出码 1。[/yellow]")
-            return 1
-        if max_reject_rate is not None and result.reject_rate > max_reject_rate:
-            err_console.print(f"[yellow]被拒行占比 {result.reject_rate:.1%} 超过 --max-reject-rate "
-                              f"{max_reject_rate:.1%}，退出码 1。[/yellow]")
-            return 1
-        return 0
+            _render_ingest(result, log)
+        return _data_exit(result, strict, max_reject_rate, log)
 
-    code = _run(debug, action)
+    code = _run(debug, action, log)
     raise typer.Exit(code)
 
 
@@ -226,18 +269,27 @@ def classify_cmd(
     workspace: WorkspaceOpt = None,
     year: YearOpt = None,
     scope: ScopeOpt = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="判断隐患是否逾期的日期，如 2023-12-31（默认：今天）", show_default=False)] = None,
+    as_of: AsOfOpt = None,
+    log_format: LogFormatOpt = "auto",
+    quiet: QuietOpt = False,
+    lock_wait: LockWaitOpt = 0.0,
     debug: DebugOpt = False,
 ) -> None:
     """关联各部门数据到地块，计算亩均指标，识别三类治理对象，确定“四个一批”和 A/B/C/D 等级，写出 parcels.parquet 等。"""
+    log = _log(log_format, quiet)
+
     def action() -> None:
         from landaudit.classify import classify
 
-        result = classify(_workspace(workspace), year=year, scope=scope, as_of=_parse_day(as_of))
-        _render_classify(result)
+        ws = _workspace(workspace)
+        lock = _locked(ws, "landaudit classify", log, lock_wait)
+        try:
+            result = classify(ws, year=year, scope=scope, as_of=_parse_day(as_of))
+        finally:
+            lock.__exit__(None, None, None)
+        _render_classify(result, log)
 
-    _run(debug, action)
+    _run(debug, action, log)
 
 
 def _parse_day(text: str | None):
@@ -252,8 +304,14 @@ def _parse_day(text: str | None):
         raise UsageError(f"--as-of 的日期“{text}”无法识别，请写成 2023-12-31") from None
 
 
-def _render_classify(result) -> None:
+def _render_classify(result, log) -> None:
     counts = result.counts()
+    if not log.rich:
+        log.info("classify", f"{result.year} 年（{result.scope}）：地块 {counts['parcels']}，亩均低效 {counts['low_efficiency']}，"
+                 f"低散乱污 {counts['scattered_polluting']}，集体工业用地问题 {counts['collective_problem']}，"
+                 f"纳入治理 {counts['in_scope']}；" + "，".join(f"{b} {n}" for b, n in counts["batches"].items()) +
+                 f"；待核实 {counts['unlinked']}", **{k: v for k, v in counts.items() if k != "batches"})
+        return
     table = Table(title=f"{result.year} 年地块分类（{result.scope}）")
     table.add_column("项目")
     table.add_column("地块数", justify="right")
@@ -273,26 +331,164 @@ def export_cmd(
     year: YearOpt = None,
     scope: ScopeOpt = None,
     by_township: Annotated[bool, typer.Option("--by-township", help="另外为每个镇乡（街道）写一个只含本镇街数据的工作簿")] = False,
+    log_format: LogFormatOpt = "auto",
+    quiet: QuietOpt = False,
+    lock_wait: LockWaitOpt = 0.0,
     debug: DebugOpt = False,
 ) -> None:
     """写出治理清单工作簿（汇总、各类治理清单、四个一批、亩均效益评价、待核实），以及各部门的退回清单。"""
+    log = _log(log_format, quiet)
+
     def action() -> None:
         from landaudit.export import export
 
         ws = _workspace(workspace)
-        result = export(ws, year=year, scope=scope, by_township=by_township)
+        lock = _locked(ws, "landaudit export", log, lock_wait)
+        try:
+            result = export(ws, year=year, scope=scope, by_township=by_township)
+        finally:
+            lock.__exit__(None, None, None)
+        _render_export(result, ws, log)
+
+    _run(debug, action, log)
+
+
+def _render_export(result, ws, log) -> None:
+    if log.rich:
         table = Table(title=f"{result.year} 年治理清单（范围：{result.scope}）")
         table.add_column("清单")
         table.add_column("行数", justify="right")
         for name, n in result.list_rows.items():
             table.add_row(name, f"{n:,}")
         console.print(table)
-        for path in result.workbooks:
-            console.print(f"治理清单：{ws.relative(path)}")
-        if result.township_workbooks:
-            console.print(f"镇街工作簿 {len(result.township_workbooks)} 个：{ws.relative(result.township_workbooks[0].parent)}/")
-        if result.sendback:
-            console.print(f"退回清单 {len(result.sendback)} 个：{ws.relative(result.sendback[0].parent)}/")
+    else:
+        log.info("export", "各清单行数：" + "，".join(f"{k} {v}" for k, v in result.list_rows.items()), **result.list_rows)
+    for path in result.workbooks:
+        log.info("export", f"治理清单：{ws.relative(path)}")
+    if result.township_workbooks:
+        log.info("export", f"镇街工作簿 {len(result.township_workbooks)} 个：{ws.relative(result.township_workbooks[0].parent)}/")
+    if result.sendback:
+        log.info("export", f"退回清单 {len(result.sendback)} 个：{ws.relative(result.sendback[0].parent)}/")
+
+
+@app.command("run")
+def run_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    scope: ScopeOpt = None,
+    by_township: Annotated[bool, typer.Option("--by-township", help="另外为每个镇乡（街道）写一个只含本镇街数据的工作簿")] = False,
+    encoding: EncodingOpt = None,
+    as_of: AsOfOpt = None,
+    max_reject_rate: MaxRejectOpt = None,
+    strict: StrictOpt = False,
+    log_format: LogFormatOpt = "auto",
+    quiet: QuietOpt = False,
+    lock_wait: LockWaitOpt = 0.0,
+    debug: DebugOpt = False,
+) -> None:
+    """一次完成读取 → 分类 → 导出（供定时任务使用），写出 run_manifest.json；退出码：0 成功，1 数据问题超限，2 用法或配置错误，3 工作区被占用。"""
+    log = _log(log_format, quiet)
+
+    def action() -> int:
+        from landaudit.run import run
+
+        ws = _workspace(workspace)
+        result = run(ws, log=log, year=year, scope=scope, by_township=by_township, encoding=encoding,
+                     as_of=_parse_day(as_of), lock_wait=lock_wait)
+        if log.rich:
+            _render_ingest(result.ingest, log)
+            _render_classify(result.classify, log)
+            _render_export(result.export, ws, log)
+        log.info("run", f"全部完成，用时 {result.timings['total']:.1f} 秒；运行记录：{ws.relative(result.manifest)}",
+                 **result.timings)
+        return _data_exit(result.ingest, strict, max_reject_rate, log)
+
+    code = _run(debug, action, log)
+    raise typer.Exit(code)
+
+
+@app.command("report")
+def report_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    scope: ScopeOpt = None,
+    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
+    debug: DebugOpt = False,
+) -> None:
+    """按范围和镇街显示目标指标（规上亩均税收、亩均增加值增速、重大较大隐患清零等）及是否达标。"""
+    def action() -> None:
+        from landaudit.report import report
+
+        data = report(_workspace(workspace), year=year, scope=scope)
+        if output_format == "json":
+            import json
+
+            print(json.dumps(data, ensure_ascii=False, default=str, indent=1))
+            return
+        from landaudit.report import KPIS
+
+        table = Table(title=f"{data['year']} 年目标指标")
+        table.add_column("范围")
+        table.add_column("镇乡（街道）")
+        for _, name, unit, _, _ in KPIS:
+            table.add_column(f"{name}（{unit}）" if unit != "%" else name, justify="right")
+        for row in data["rows"]:
+            cells = []
+            for key, *_ in KPIS:
+                kpi = row["kpis"][key]
+                text = _kpi_text(kpi["value"], kpi["unit"])
+                if kpi["meets"] is not None:
+                    text = f"[green]{text}[/green]" if kpi["meets"] else f"[red]{text}[/red]"
+                cells.append(text)
+            table.add_row(row["scope"], row["township"], *cells)
+        console.print(table)
+        targets = data["rows"][0]["kpis"] if data["rows"] else {}
+        if targets:
+            console.print("目标：" + "；".join(f"{k['name']} {_kpi_text(k['target'], k['unit'])}"
+                                             for k in targets.values() if k["target"] is not None)
+                          + "（绿色达标，红色未达标）")
+
+    _run(debug, action)
+
+
+def _kpi_text(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "%":
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}"
+
+
+@app.command("track")
+def track_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
+    debug: DebugOpt = False,
+) -> None:
+    """整改销号进度：比较最近两次读取的台账快照和上年情况（新增、销号、仍未整改、逾期、重新打开）。"""
+    def action() -> None:
+        from landaudit.track import track
+
+        result = track(_workspace(workspace), year=year, as_of=_parse_day(as_of))
+        if output_format == "json":
+            import json
+
+            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+            return
+        table = Table(title=f"{result.year} 年整改销号进度（快照 {result.newest}，对比 {result.previous or '无上次快照'}）")
+        table.add_column("情况")
+        table.add_column("条数", justify="right")
+        for name, n in result.counts.items():
+            table.add_row(name, f"{n:,}")
+        if result.previous_year:
+            for name, n in result.year_counts.items():
+                table.add_row(f"对比 {result.previous_year} 年：{name}", f"{n:,}")
+        console.print(table)
+        console.print(f"逾期判断日：{result.as_of}。明细见 landaudit export 的“整改销号进度”工作表。")
 
     _run(debug, action)
 
@@ -372,9 +568,35 @@ _SKIP_NAMES = {"blank": "空行", "total": "合计行", "note": "备注行", "du
                "column_numbers": "栏次行", "repeated_header": "重复表头"}
 
 
-def _render_ingest(result) -> None:
+def _render_ingest(result, log) -> None:
+    """A table per file on a terminal; one line per sheet otherwise (cron logs, --log-format json)."""
     from landaudit.findings import FINDING_TITLES, NOT_PROBLEMS
 
+    totals, by = result.totals, result.totals["by_dataset"]
+    summary = (f"合计：{totals['files']} 个文件，{totals['sheets']} 个工作表，{totals['rows_total']:,} 行 → "
+               f"接收 {totals['rows_accepted']:,}，拒收 {totals['rows_rejected']:,}，跳过 {totals['rows_skipped']:,}；"
+               f"无法读取 {totals['errors']} 个；待核实/提示 {totals['warnings']:,} 条。"
+               f"入库：地块 {by['land']:,} 宗，企业 {by['enterprise']:,} 家，问题隐患 {by['ledger']:,} 条。")
+    reasons = []
+    for item in result.report()["top_reasons"][:5]:
+        example = next(f for f in result.findings if f.code == item["code"])
+        where = f"{example.file}" + (f" 第 {example.row} 行" if example.row else "")
+        reasons.append((FINDING_TITLES[item["code"]], item["count"], f"{where}：{example.message}"))
+    if not log.rich:
+        for e in result.entries:
+            where = e.path + (f"（{e.sheet}）" if e.sheet else "")
+            if e.error:
+                emit = log.info if e.error["code"] in NOT_PROBLEMS else log.warning
+                emit("ingest", f"{where}：{e.error['message']}", code=e.error["code"])
+            else:
+                log.info("ingest", f"{where}：{_DATASET_NAMES.get(e.dataset)}，表头第 {e.header_row} 行，总 {e.rows_total} 行，"
+                         f"接收 {e.rows_accepted}，拒收 {e.rows_rejected}，跳过 {e.rows_skipped}",
+                         dataset=e.dataset, rows_total=e.rows_total, rows_accepted=e.rows_accepted,
+                         rows_rejected=e.rows_rejected, rows_skipped=e.rows_skipped)
+        for title, count, example in reasons:
+            log.info("ingest", f"拒收原因：{title} {count} 次，例如 {example}", count=count)
+        log.info("ingest", summary, **{k: v for k, v in totals.items() if k != "by_dataset"})
+        return
     table = Table(title=f"{result.year} 年部门报表读取结果", show_lines=False)
     for header, justify in (("文件", "left"), ("工作表", "left"), ("数据集", "left"), ("表头行", "right"),
                             ("总行数", "right"), ("接收", "right"), ("拒收", "right"), ("跳过", "right"),
@@ -391,23 +613,15 @@ def _render_ingest(result) -> None:
                       f"[red]{e.rows_rejected:,}[/red]" if e.rows_rejected else "0", f"{e.rows_skipped:,}",
                       skipped)
     console.print(table)
-    totals = result.totals
-    console.print(f"合计：{totals['files']} 个文件，{totals['sheets']} 个工作表，{totals['rows_total']:,} 行 → "
-                  f"接收 {totals['rows_accepted']:,}，拒收 {totals['rows_rejected']:,}，跳过 {totals['rows_skipped']:,}；"
-                  f"无法读取 {totals['errors']} 个；待核实/提示 {totals['warnings']:,} 条。")
-    by = totals["by_dataset"]
-    console.print(f"入库：地块 {by['land']:,} 宗，企业 {by['enterprise']:,} 家，问题隐患 {by['ledger']:,} 条。")
-    report = result.report()
-    if report["top_reasons"]:
-        reasons = Table(title="主要拒收原因")
-        reasons.add_column("原因")
-        reasons.add_column("次数", justify="right")
-        reasons.add_column("示例")
-        for item in report["top_reasons"][:5]:
-            example = next(f for f in result.findings if f.code == item["code"])
-            where = f"{example.file}" + (f" 第 {example.row} 行" if example.row else "")
-            reasons.add_row(FINDING_TITLES[item["code"]], str(item["count"]), f"{where}：{example.message}")
-        console.print(reasons)
+    console.print(summary)
+    if reasons:
+        top = Table(title="主要拒收原因")
+        top.add_column("原因")
+        top.add_column("次数", justify="right")
+        top.add_column("示例")
+        for title, count, example in reasons:
+            top.add_row(title, str(count), example)
+        console.print(top)
     console.print(f"输出：{result.outputs['report']}、{result.outputs['rejects']} 等，位于 "
                   f"data/processed/{result.year}/")
 

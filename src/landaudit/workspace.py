@@ -93,3 +93,79 @@ def write_parquet(path: Path, table) -> Path:
     import pyarrow.parquet as pq
 
     return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+class WorkspaceLock:
+    """One writer per workspace (SPEC §13). An advisory `flock` on data/processed/.landaudit.lock,
+    whose content names the holder (PID, host, start time, command) for the message another run
+    prints. The kernel drops the lock when its process dies, so a lock left by a killed run never
+    blocks: the next run finds the old holder's note in the file and takes over with a warning."""
+
+    def __init__(self, workspace: Workspace, *, command: str, wait: float = 0.0,
+                 on_stale: Callable[[dict], None] | None = None):
+        self.path = workspace.processed / ".landaudit.lock"
+        self.command, self.wait, self.on_stale = command, wait, on_stale
+        self._fd: int | None = None
+
+    def __enter__(self) -> WorkspaceLock:
+        import fcntl
+        import socket
+        import time
+        from datetime import datetime
+
+        from landaudit.errors import LockError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(fd)
+                    os.close(fd)
+                    raise LockError(
+                        f"工作区 {self.path.parent.parent.parent} 正被另一个运行占用：PID {holder.get('pid', '?')}，"
+                        f"主机 {holder.get('host', '?')}，开始于 {holder.get('started', '?')}"
+                        f"（{holder.get('command', '?')}）。请等它结束后再运行，或加 --lock-wait 秒数 等待。"
+                    ) from None
+                time.sleep(0.1)
+        previous = _read_holder(fd)
+        if previous and self.on_stale:
+            self.on_stale(previous)
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+                "started": datetime.now().isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(note, ensure_ascii=False).encode(), 0)
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import fcntl
+
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)     # a clean exit leaves no holder note behind
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_holder(fd: int) -> dict:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        return json.loads(raw.decode()) if raw.strip() else {}
+    except (OSError, ValueError):
+        return {"pid": "?", "host": "?", "started": "?", "command": "无法读取的锁文件"}
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Temporary files of atomic_write left by a killed run (call while holding the lock)."""
+    removed = 0
+    if folder.is_dir():
+        for tmp in folder.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed

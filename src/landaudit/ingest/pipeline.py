@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +112,7 @@ class IngestResult:
     findings: list[Finding]
     tables: dict[str, pa.Table]
     outputs: dict[str, str]
+    digests: dict[str, tuple[str, int]] = field(default_factory=dict)   # path → (sha256, bytes)
 
     @property
     def totals(self) -> dict:
@@ -133,11 +136,15 @@ class IngestResult:
         considered = t["rows_accepted"] + t["rows_rejected"]
         return t["rows_rejected"] / considered if considered else 0.0
 
+    def _digest(self, path: str) -> dict:
+        sha, size = self.digests.get(path, (None, None))
+        return {"sha256": sha, "bytes": size}
+
     def report(self) -> dict:
         reasons = Counter(f.code for f in self.findings if f.level in (REJECT, ERROR))
         return {
             "year": self.year,
-            "files": [e.to_dict() for e in self.entries],
+            "files": [e.to_dict() | self._digest(e.path) for e in self.entries],
             "totals": self.totals,
             "top_reasons": [{"code": code, "count": count} for code, count in reasons.most_common(10)],
             "outputs": self.outputs,
@@ -149,8 +156,10 @@ def list_input_files(folder: Path) -> list[Path]:
 
 
 def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | None = None,
-           config: Config | None = None) -> IngestResult:
-    """Read every file of the year, write the Parquet files and the report; return the result."""
+           config: Config | None = None,
+           progress: Callable[[int, int, str], None] | None = None) -> IngestResult:
+    """Read every file of the year, write the Parquet files and the report; return the result.
+    `progress(done, total, path)` is called after each file."""
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     specs = config.dataset_specs
@@ -160,8 +169,13 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     findings: list[Finding] = []
     candidates: dict[str, list[tuple[SheetEntry, dict]]] = {name: [] for name in DATASETS}
 
-    for path in list_input_files(workspace.raw_year(year)):
+    files = list_input_files(workspace.raw_year(year))
+    digests: dict[str, tuple[str, int]] = {}
+    for done, path in enumerate(files, start=1):
+        if progress:
+            progress(done - 1, len(files), path.name)
         rel = workspace.relative(path)
+        digests[rel] = _sha256(path)
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in limits.skip_files):
             entries.append(_error_entry(rel, None, None, "temp_file", findings))
             continue
@@ -216,9 +230,22 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                                  and f.level not in (REJECT, ERROR))
 
     outputs = _write_outputs(workspace, year, tables, findings)
-    result = IngestResult(year, entries, findings, tables, outputs)
+    from landaudit.track import list_snapshots, write_snapshot
+
+    write_snapshot(workspace, year, tables["ledger"])                  # SPEC §11: dated ledger statuses
+    outputs["snapshot"] = workspace.relative(list_snapshots(workspace, year)[-1])
+    result = IngestResult(year, entries, findings, tables, outputs, digests)
     write_json(workspace.processed_year(year) / "ingest_report.json", result.report())
     return result
+
+
+def _sha256(path: Path) -> tuple[str | None, int | None]:
+    """(sha256, bytes) of an input file for the report and the run manifest; unreadable → None."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest(), path.stat().st_size
+    except OSError:
+        return None, None
 
 
 def _error(findings: list[Finding], code: str, file: str, sheet: str | None, detail: str = "") -> dict:

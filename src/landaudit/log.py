@@ -1,0 +1,88 @@
+"""Run logs (SPEC §1, §13): colour and progress bars on a terminal only; plain timestamped lines
+without one (cron); one JSON object per line with `--log-format json`; `--quiet` keeps warnings and
+errors only. Library code never prints: it calls back, and this decides how it looks."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+LEVELS = {"info": "INFO", "warning": "WARN", "error": "ERROR"}
+_RICH_STYLE = {"info": "", "warning": "yellow", "error": "red"}
+
+
+class RunLog:
+    def __init__(self, fmt: str = "auto", *, quiet: bool = False, console=None):
+        from rich.console import Console
+
+        self.console = console or Console(highlight=False)
+        if fmt == "auto":
+            fmt = "rich" if self.console.is_terminal else "plain"
+        if fmt not in ("rich", "plain", "json"):
+            from landaudit.errors import UsageError
+
+            raise UsageError(f"--log-format 只能是 auto、plain 或 json，不是“{fmt}”")
+        self.mode, self.quiet = fmt, quiet
+        self.started = time.monotonic()
+
+    @property
+    def rich(self) -> bool:
+        return self.mode == "rich"
+
+    def emit(self, level: str, stage: str, message: str, **counts) -> None:
+        if self.quiet and level == "info":
+            return
+        elapsed = round(time.monotonic() - self.started, 3)
+        if self.mode == "json":
+            record = {"time": datetime.now().isoformat(timespec="seconds"), "level": level, "stage": stage,
+                      "message": message, "counts": counts, "elapsed": elapsed}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.flush()
+        elif self.mode == "plain":
+            extra = " ".join(f"{k}={v}" for k, v in counts.items())
+            line = f"{datetime.now().isoformat(timespec='seconds')} {LEVELS[level]:5} [{stage}] {message}"
+            sys.stdout.write(line + (f" ({extra})" if extra else "") + "\n")
+            sys.stdout.flush()
+        else:
+            style = _RICH_STYLE[level]
+            self.console.print(f"[{style}]{message}[/{style}]" if style else message, markup=bool(style))
+
+    def info(self, stage: str, message: str, **counts) -> None:
+        self.emit("info", stage, message, **counts)
+
+    def warning(self, stage: str, message: str, **counts) -> None:
+        self.emit("warning", stage, message, **counts)
+
+    def error(self, stage: str, message: str, **counts) -> None:
+        self.emit("error", stage, message, **counts)
+
+    @contextmanager
+    def stage(self, stage: str, label: str) -> Iterator[dict]:
+        """Log the start and the end (with elapsed seconds) of a stage; the body may add counts."""
+        self.info(stage, f"开始：{label}")
+        counts: dict = {}
+        begun = time.monotonic()
+        yield counts
+        self.info(stage, f"完成：{label}，用时 {time.monotonic() - begun:.1f} 秒", seconds=round(time.monotonic() - begun, 3),
+                  **counts)
+
+    @contextmanager
+    def progress(self, label: str) -> Iterator[Callable[[int, int, str], None]]:
+        """A progress bar on a terminal; nothing elsewhere (cron logs get per-stage lines)."""
+        if not self.rich or self.quiet:
+            yield lambda done, total, name: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=self.console, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def advance(done: int, total: int, name: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"{label} {name}")
+
+            yield advance

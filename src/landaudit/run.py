@@ -1,0 +1,114 @@
+"""`landaudit run` (SPEC §2, §13): ingest → classify → export in one process, for cron, under the
+workspace lock, ending with data/processed/<year>/run_manifest.json."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from landaudit import __version__
+from landaudit.config import load_config
+from landaudit.log import RunLog
+from landaudit.workspace import Workspace, WorkspaceLock, remove_stale_temporaries, write_json
+
+
+@dataclass
+class RunResult:
+    year: int
+    ingest: object
+    classify: object
+    export: object
+    timings: dict[str, float] = field(default_factory=dict)
+    manifest: Path | None = None
+
+
+def locked(workspace: Workspace, command: str, log: RunLog, wait: float = 0.0) -> WorkspaceLock:
+    """The workspace lock, with a warning when a killed run's lock is taken over."""
+    def stale(holder: dict) -> None:
+        log.warning("lock", f"上次运行（PID {holder.get('pid')}，主机 {holder.get('host')}，开始于 "
+                            f"{holder.get('started')}）未正常结束，已接管工作区锁")
+    return WorkspaceLock(workspace, command=command, wait=wait, on_stale=stale)
+
+
+def prepare(workspace: Workspace, log: RunLog) -> None:
+    """Under the lock: remove temporary files a killed run left behind."""
+    removed = remove_stale_temporaries(workspace.processed) + remove_stale_temporaries(workspace.exports)
+    if removed:
+        log.warning("lock", f"已清理上次中断留下的 {removed} 个临时文件")
+
+
+def _file_entry(workspace: Workspace, path: Path) -> dict:
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return {"path": workspace.relative(path), "sha256": digest, "bytes": path.stat().st_size}
+
+
+def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: str | None = None,
+        by_township: bool = False, encoding: str | None = None, as_of: date | None = None,
+        lock_wait: float = 0.0) -> RunResult:
+    from landaudit.classify import classify
+    from landaudit.export import export
+    from landaudit.ingest import ingest
+
+    config = load_config(workspace.root)
+    year = workspace.resolve_year(year)
+    started = datetime.now().isoformat(timespec="seconds")
+    timings: dict[str, float] = {}
+    with locked(workspace, f"landaudit run --year {year}", log, lock_wait):
+        prepare(workspace, log)
+        begun = time.monotonic()
+        with log.stage("ingest", f"读取 {year} 年部门报表") as counts, log.progress("读取") as progress:
+            ingested = ingest(workspace, year=year, encoding=encoding, config=config, progress=progress)
+            counts.update({k: v for k, v in ingested.totals.items() if k != "by_dataset"})
+        timings["ingest"] = time.monotonic() - begun
+        for entry in ingested.entries:
+            if entry.error and entry.error["code"] not in ("sheet_empty", "sheet_not_data", "temp_file"):
+                log.warning("ingest", f"{entry.path}{'：' + entry.sheet if entry.sheet else ''}：{entry.error['message']}")
+        begun = time.monotonic()
+        with log.stage("classify", "关联地块、计算指标、分类分级") as counts:
+            classified = classify(workspace, year=year, scope=scope, as_of=as_of, config=config)
+            summary = classified.counts()
+            counts.update({k: v for k, v in summary.items() if k != "batches"} | summary["batches"])
+        timings["classify"] = time.monotonic() - begun
+        begun = time.monotonic()
+        with log.stage("export", "写出治理清单") as counts:
+            exported = export(workspace, year=year, scope=classified.scope, by_township=by_township, config=config)
+            counts.update(workbooks=len(exported.workbooks) + len(exported.township_workbooks),
+                          sendback=len(exported.sendback))
+        timings["export"] = time.monotonic() - begun
+        timings = {k: round(v, 3) for k, v in timings.items()} | {"total": round(sum(timings.values()), 3)}
+        manifest = write_manifest(workspace, config=config, year=year, started=started, ingested=ingested,
+                                  classified=classified, exported=exported, timings=timings)
+    return RunResult(year, ingested, classified, exported, timings, manifest)
+
+
+def write_manifest(workspace: Workspace, *, config, year: int, started: str, ingested, classified, exported,
+                   timings: dict[str, float]) -> Path:
+    """SPEC §13: version, config hash, input files with sha256 and row counts, outputs, timings."""
+    inputs: dict[str, dict] = {}
+    for entry in ingested.entries:
+        sha, size = ingested.digests.get(entry.path, (None, None))
+        item = inputs.setdefault(entry.path, {"path": entry.path, "sha256": sha, "bytes": size, "sheets": []})
+        item["sheets"].append({"sheet": entry.sheet, "dataset": entry.dataset, "rows_total": entry.rows_total,
+                               "rows_accepted": entry.rows_accepted, "rows_rejected": entry.rows_rejected,
+                               "rows_skipped": entry.rows_skipped, "error": entry.error["code"] if entry.error else None})
+    folder = workspace.processed_year(year)
+    outputs = sorted(folder.glob("*.parquet")) + [folder / "ingest_report.json"]
+    outputs += [*exported.workbooks, *exported.township_workbooks, *exported.sendback]
+    manifest = {
+        "version": __version__,
+        "year": year,
+        "scope": classified.scope,
+        "as_of": classified.as_of.isoformat(),
+        "started": started,
+        "finished": datetime.now().isoformat(timespec="seconds"),
+        "config": {"sha256": config.digest, "sources": config.sources},
+        "inputs": list(inputs.values()),
+        "totals": {k: v for k, v in ingested.totals.items()},
+        "outputs": [_file_entry(workspace, p) for p in outputs if p.is_file()],
+        "timings_seconds": timings,
+    }
+    return write_json(folder / "run_manifest.json", manifest)
