@@ -101,6 +101,10 @@ def _run(debug: bool, action, log=None):
     except KeyboardInterrupt:
         err_console.print("[red]已中断。[/red]")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # `landaudit report | head`: the reader left; say nothing more (Python docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     except Exception as exc:
         if debug:
             raise
@@ -479,7 +483,8 @@ def track_cmd(
 
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
             return
-        table = Table(title=f"{result.year} 年整改销号进度（快照 {result.newest}，对比 {result.previous or '无上次快照'}）")
+        console.print(f"本次快照：{result.newest}；对比：{result.previous or '（没有更早的快照）'}")
+        table = Table(title=f"{result.year} 年整改销号进度")
         table.add_column("情况")
         table.add_column("条数", justify="right")
         for name, n in result.counts.items():

@@ -18,7 +18,7 @@ from landaudit.errors import UsageError
 from landaudit.workspace import Workspace, write_parquet
 
 SNAPSHOT_COLUMNS = ("category", "item_id", "name", "parcel_code", "credit_code", "severity", "deadline",
-                    "status", "closed_date", "acceptance", "source_file", "source_row")
+                    "status", "closed_date", "acceptance", "source_file", "source_sheet", "source_row")
 CHANGES = ("新增", "销号", "仍未整改", "重新打开", "已从台账移除", "保持关闭")
 
 

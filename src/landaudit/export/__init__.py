@@ -10,7 +10,15 @@ from pathlib import Path
 from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
 from landaudit.export.cells import XLSX_MAX_ROWS, safe_sheet_name
-from landaudit.export.lists import LISTS, POLICY_COLUMNS, POLICY_SHEET, VERIFY_COLUMNS, VERIFY_SHEET
+from landaudit.export.lists import (
+    LISTS,
+    POLICY_COLUMNS,
+    POLICY_SHEET,
+    PROGRESS_COLUMNS,
+    PROGRESS_SHEET,
+    VERIFY_COLUMNS,
+    VERIFY_SHEET,
+)
 from landaudit.export.summary import write_summary
 from landaudit.export.workbook import open_workbook, write_list
 from landaudit.workspace import Workspace, atomic_write
@@ -31,6 +39,7 @@ class ExportData:
     rejects: list[dict]
     quality: list[dict]
     township_of_source: dict[tuple, str] = field(default_factory=dict)
+    progress: list[dict] | None = None          # 整改销号进度 rows (track), when snapshots exist
 
     @property
     def as_of(self):
@@ -111,6 +120,17 @@ def _verify_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
     return [r for r in rows if r["township"] in towns]
 
 
+def _progress_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
+    townships = {(i["source_file"], i["source_sheet"], i["source_row"]): i for i in data.items}
+    rows = []
+    for row in data.progress or []:
+        item = townships.get((row["source_file"], row.get("source_sheet"), row["source_row"]))
+        linked = item["townships"] if item else set()
+        if towns is None or linked & towns:
+            rows.append({**row, "township": "、".join(sorted(linked)) or None})
+    return rows
+
+
 def _list_rows(data: ExportData, config: Config, towns: set[str]) -> dict[str, list[dict]]:
     responsible = config.settings.export.responsible
     parcels = sorted((p for p in data.parcels if p["township"] in towns),
@@ -133,6 +153,9 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
     verify = _verify_rows(data, None if all_verify else towns)
     policies = [{**p, "responsible": config.settings.export.responsible.get(POLICY_SHEET)} for p in data.policies]
     counts = {name: len(rows) for name, rows in lists.items()} | {POLICY_SHEET: len(policies), VERIFY_SHEET: len(verify)}
+    progress = _progress_rows(data, None if all_verify else towns) if data.progress is not None else None
+    if progress is not None:
+        counts[PROGRESS_SHEET] = len(progress)
     created = datetime.combine(data.as_of, datetime.min.time()) if data.as_of else datetime(data.year, 12, 31)
 
     def build(tmp: Path) -> None:
@@ -148,12 +171,24 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
                                           POLICY_COLUMNS, policies, taken, max_rows=max_rows)
         sheets[VERIFY_SHEET] = write_list(book, formats, VERIFY_SHEET, f"{county}{data.year}年待核实清单（范围：{scope}）",
                                           VERIFY_COLUMNS, verify, taken, max_rows=max_rows)
+        if progress is not None:
+            sheets[PROGRESS_SHEET] = write_list(book, formats, PROGRESS_SHEET,
+                                                f"{county}{data.year}年整改销号进度（范围：{scope}）",
+                                                PROGRESS_COLUMNS, progress, taken, max_rows=max_rows)
         write_summary(book, summary, formats, data=data, config=config, scope=scope, towns=towns,
                       lists=lists, counts=counts, sheets=sheets)
         book.close()
 
     atomic_write(path, build)
     return counts
+
+
+def _track_items(workspace: Workspace, year: int, data: ExportData, config: Config) -> list[dict] | None:
+    from landaudit.track import list_snapshots, track
+
+    if not list_snapshots(workspace, year):
+        return None
+    return track(workspace, year=year, as_of=data.as_of, config=config).items
 
 
 def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
@@ -167,6 +202,7 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     year = workspace.resolve_year(year)
     scope = scope or default_scope(config, year)
     data = load_export_data(workspace, year)
+    data.progress = _track_items(workspace, year, data, config)
     towns = scope_townships(data, config, scope)
     folder = workspace.exports / str(year)
     main = folder / f"治理清单_{scope}.xlsx"

@@ -151,8 +151,9 @@ LISTS: tuple[ListSpec, ...] = (
     ) + UNITS),
 )
 
-# Sheet order of SPEC §9: 汇总, the lists above, 资源要素差别化配置, 待核实.
-SUMMARY_SHEET, POLICY_SHEET, VERIFY_SHEET = "汇总", "资源要素差别化配置", "待核实"
+# Sheet order of SPEC §9: 汇总, the lists above, 资源要素差别化配置, 待核实; then, once ingest has
+# kept a ledger snapshot, 整改销号进度 (SPEC §11).
+SUMMARY_SHEET, POLICY_SHEET, VERIFY_SHEET, PROGRESS_SHEET = "汇总", "资源要素差别化配置", "待核实", "整改销号进度"
 SHEET_ORDER = (SUMMARY_SHEET, *(spec.sheet for spec in LISTS), POLICY_SHEET, VERIFY_SHEET)
 
 POLICY_COLUMNS = (
@@ -163,4 +164,11 @@ VERIFY_COLUMNS = (
     Column("类别", "kind"), Column("数据集", "dataset"), Column("名称或编码", "subject"),
     Column("问题", "message"), Column("来源文件", "file"), Column("工作表", "sheet"), Column("行号", "row", INT),
     Column("列", "column"), Column("原值", "value"),
+)
+
+PROGRESS_COLUMNS = (
+    Column("变化", "change"), Column("类别", "category"), Column("问题编号", "item_id"), Column("企业名称", "name"),
+    Column("地块编码", "parcel_code"), Column("镇乡（街道）", "township"), Column("隐患等级", "severity"),
+    Column("整改期限", "deadline", DATE), Column("上次状态", "previous_status"), Column("本次状态", "status"),
+    Column("是否逾期", lambda r: "逾期" if r.get("overdue") else None), Column("上年状态", "last_year_status"),
 )

@@ -6,8 +6,8 @@ below a header ends accepted, rejected with a reason, or skipped with a kind.
 from __future__ import annotations
 
 import fnmatch
-from collections import Counter
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
