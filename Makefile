@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 YEAR   ?=
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench census clean install
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ demo: $(STAMP)
 ## make test: the whole suite; pytest's "no tests collected" (exit 5) is a failure too
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## make census YEAR=2023: the annual census (工业用地大普查): ingest, classify, export per township, report
+census: $(STAMP)
+	@test -n "$(YEAR)" || (echo "用法：make census YEAR=2023" && exit 2)
+	$(BIN)/landaudit run --year $(YEAR) --by-township
+	$(BIN)/landaudit report --year $(YEAR)
+
+## make bench: stage timings against a plain-pandas baseline and the I/O floor (benchmarks/)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -23,7 +23,7 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", ["init", "template", "demo", "ingest", "classify", "export", "explain", "sql"])
+@pytest.mark.parametrize("command", ["init", "template", "demo", "ingest", "classify", "export", "run", "report", "track", "explain", "sql"])
 def test_every_command_has_chinese_help_and_is_in_the_readme(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0
