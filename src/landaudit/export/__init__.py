@@ -20,7 +20,7 @@ from landaudit.export.lists import (
     VERIFY_SHEET,
 )
 from landaudit.export.summary import write_summary
-from landaudit.export.workbook import open_workbook, write_list
+from landaudit.export.workbook import ListWorkbook
 from landaudit.workspace import Workspace, atomic_write
 
 NEEDED = ("parcels", "ledger_items", "kpis", "unlinked", "rating_policies", "rejects", "quality")
@@ -159,25 +159,22 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
     created = datetime.combine(data.as_of, datetime.min.time()) if data.as_of else datetime(data.year, 12, 31)
 
     def build(tmp: Path) -> None:
-        book, formats = open_workbook(tmp, created=created, title=f"{county}{data.year}年工业全域治理清单")
-        taken: set[str] = set()
-        summary = book.add_worksheet(safe_sheet_name("汇总", taken))
+        workbook = ListWorkbook(tmp, created=created, title=f"{county}{data.year}年工业全域治理清单")
+        summary = workbook.add_sheet("汇总")
         sheets: dict[str, list[str]] = {}
         for spec in LISTS:
             title = f"{county}{data.year}年{spec.sheet}（范围：{scope}）"
-            sheets[spec.sheet] = write_list(book, formats, spec.sheet, title, spec.columns, lists[spec.sheet],
-                                            taken, max_rows=max_rows)
-        sheets[POLICY_SHEET] = write_list(book, formats, POLICY_SHEET, f"{county}{data.year}年{POLICY_SHEET}",
-                                          POLICY_COLUMNS, policies, taken, max_rows=max_rows)
-        sheets[VERIFY_SHEET] = write_list(book, formats, VERIFY_SHEET, f"{county}{data.year}年待核实清单（范围：{scope}）",
-                                          VERIFY_COLUMNS, verify, taken, max_rows=max_rows)
+            sheets[spec.sheet] = workbook.add_list(spec.sheet, title, spec.columns, lists[spec.sheet], max_rows=max_rows)
+        sheets[POLICY_SHEET] = workbook.add_list(POLICY_SHEET, f"{county}{data.year}年{POLICY_SHEET}",
+                                                 POLICY_COLUMNS, policies, max_rows=max_rows)
+        sheets[VERIFY_SHEET] = workbook.add_list(VERIFY_SHEET, f"{county}{data.year}年待核实清单（范围：{scope}）",
+                                                 VERIFY_COLUMNS, verify, max_rows=max_rows)
         if progress is not None:
-            sheets[PROGRESS_SHEET] = write_list(book, formats, PROGRESS_SHEET,
-                                                f"{county}{data.year}年整改销号进度（范围：{scope}）",
-                                                PROGRESS_COLUMNS, progress, taken, max_rows=max_rows)
-        write_summary(book, summary, formats, data=data, config=config, scope=scope, towns=towns,
+            sheets[PROGRESS_SHEET] = workbook.add_list(PROGRESS_SHEET, f"{county}{data.year}年整改销号进度（范围：{scope}）",
+                                                       PROGRESS_COLUMNS, progress, max_rows=max_rows)
+        write_summary(workbook.book, summary, workbook.formats, data=data, config=config, scope=scope, towns=towns,
                       lists=lists, counts=counts, sheets=sheets)
-        book.close()
+        workbook.close()
 
     atomic_write(path, build)
     return counts

@@ -10,7 +10,7 @@ from pathlib import Path
 from landaudit.config import Config
 from landaudit.export.cells import safe_sheet_name
 from landaudit.export.lists import INT, Column
-from landaudit.export.workbook import open_workbook, write_list
+from landaudit.export.workbook import ListWorkbook
 from landaudit.workspace import Workspace, atomic_write
 
 LEVELS = {"error": "无法读取", "reject": "拒收", "verify": "待核实", "warning": "提示"}
@@ -61,12 +61,12 @@ def write_sendback(workspace: Workspace, data, config: Config, folder: Path) -> 
         path = folder / f"{safe_sheet_name(department, set())}.xlsx"
 
         def build(tmp: Path, department=department, rows=rows) -> None:
-            book, formats = open_workbook(tmp, created=created, title=f"{county}{data.year}年数据退回清单（{department}）")
+            workbook = ListWorkbook(tmp, created=created, title=f"{county}{data.year}年数据退回清单（{department}）")
             title = (f"{county}{data.year}年数据退回清单 — {department}：请按“问题及修改要求”更正后重新报送"
                      f"（拒收 {sum(r['level'] == 'reject' for r in rows)} 条，"
                      f"待核实 {sum(r['level'] == 'verify' for r in rows)} 条）")
-            write_list(book, formats, "退回清单", title, COLUMNS, rows, set())
-            book.close()
+            workbook.add_list("退回清单", title, COLUMNS, rows)
+            workbook.close()
 
         written.append(atomic_write(path, build))
     return written

@@ -1,6 +1,9 @@
-"""Writing lists into xlsx with xlsxwriter: one shared set of formats per workbook, a title row,
-a frozen header with autofilter, CJK-aware widths, number formats by column kind, no gridlines,
-and long lists split at the sheet row limit (SPEC §9, §14)."""
+"""Writing lists into xlsx: one shared set of formats per workbook, a title row, a frozen header
+with autofilter, CJK-aware widths, number formats by column kind, no gridlines, printing set up,
+and long lists split at the sheet row limit (SPEC §9, §14).
+
+xlsxwriter writes each sheet's frame; the data rows of lists go through fastrows.py (see there).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from landaudit.export.cells import (
     column_width,
     safe_sheet_name,
     safe_text,
-    write_value,
 )
+from landaudit.export.fastrows import PendingRows, inject_rows
 from landaudit.export.lists import DATE, INT, MU, PCT, PER_MU, RATIO, SCORE, TEXT, WAN, Column
 
 HEADER_ROWS = 2          # title row + header row above the data
@@ -38,22 +41,14 @@ class Formats:
         self.good = book.add_format({**base, "font_color": "#006100", "bg_color": "#C6EFCE"})
         self.bad = book.add_format({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
         self.kinds = {TEXT: book.add_format(base)}
+        shared: dict[str, object] = {}       # one Format per number format: xlsxwriter merges equal ones
         for kind, number_format in NUMBER_FORMATS.items():
-            self.kinds[kind] = book.add_format({**base, "num_format": number_format})
+            if number_format not in shared:
+                shared[number_format] = book.add_format({**base, "num_format": number_format})
+            self.kinds[kind] = shared[number_format]
 
     def of(self, kind: str):
         return self.kinds.get(kind, self.kinds[TEXT])
-
-
-def open_workbook(path: Path, *, created: datetime, title: str):
-    """A workbook in constant-memory mode (rows are written in order) with fixed properties, so
-    that unchanged data gives an identical file."""
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "constant_memory": True})
-    book.set_properties({"title": title, "author": "landaudit", "created": created})
-    book.set_size(1600, 1000)
-    return book, Formats(book)
 
 
 def print_setup(ws, *, repeat_header: bool = False) -> None:
@@ -66,38 +61,63 @@ def print_setup(ws, *, repeat_header: bool = False) -> None:
         ws.repeat_rows(0, HEADER_ROWS - 1)
 
 
-def write_list(book, formats: Formats, name: str, title: str, columns: Sequence[Column], rows: list[dict],
-               taken: set[str], *, max_rows: int = XLSX_MAX_ROWS) -> list[str]:
-    """Write a list with a 序号 column; split into name_1, name_2 … past the row limit.
-    Returns the sheet names written (at least one, even for an empty list)."""
-    per_sheet = max_rows - HEADER_ROWS
-    chunks = [rows[i:i + per_sheet] for i in range(0, len(rows), per_sheet)] or [[]]
-    values = [[c.get(r) for c in columns] for r in rows]
-    widths = [column_width("序号", [len(rows)])] + [
-        column_width(c.header, [v[i] for v in values[:500]]) for i, c in enumerate(columns)]
-    names = []
-    start = 0
-    for part, chunk in enumerate(chunks, start=1):
-        sheet = safe_sheet_name(name if len(chunks) == 1 else f"{name}_{part}", taken)
-        names.append(sheet)
-        ws = book.add_worksheet(sheet)
-        print_setup(ws, repeat_header=True)
-        for col, width in enumerate(widths):
-            kind = TEXT if col == 0 else columns[col - 1].kind
-            ws.set_column(col, col, width, formats.of(kind))
-        suffix = f"（第 {part}/{len(chunks)} 部分）" if len(chunks) > 1 else ""
-        ws.write_string(0, 0, safe_text(title + suffix), formats.title)
-        ws.set_row(1, 30)
-        ws.write_string(1, 0, "序号", formats.header)
-        for col, column in enumerate(columns, start=1):
-            ws.write_string(1, col, column.header, formats.header)
-        kinds = [formats.of(c.kind) for c in columns]
-        for offset, row_values in enumerate(values[start:start + len(chunk)]):
-            r = HEADER_ROWS + offset
-            ws.write_number(r, 0, start + offset + 1, formats.of(INT))
-            for col, value in enumerate(row_values, start=1):
-                write_value(ws, r, col, value, kinds[col - 1])
-        ws.freeze_panes(HEADER_ROWS, 0)
-        ws.autofilter(1, 0, 1 + len(chunk), len(columns))
-        start += len(chunk)
-    return names
+class ListWorkbook:
+    """A workbook of lists written to `path` (usually an atomic_write temporary name).
+
+    xlsxwriter runs in constant-memory mode with fixed document properties, so unchanged data
+    gives an identical file; `close()` splices the queued list rows in."""
+
+    def __init__(self, path: Path, *, created: datetime, title: str):
+        import xlsxwriter
+
+        self.path = path
+        self.frame = path.with_name(path.name + ".frame.tmp")
+        self.book = xlsxwriter.Workbook(str(self.frame), {**WORKBOOK_OPTIONS, "constant_memory": True})
+        self.book.set_properties({"title": title, "author": "landaudit", "created": created})
+        self.book.set_size(1600, 1000)
+        self.formats = Formats(self.book)
+        self.taken: set[str] = set()
+        self.pending: list[PendingRows] = []
+
+    def add_sheet(self, name: str):
+        return self.book.add_worksheet(safe_sheet_name(name, self.taken))
+
+    def add_list(self, name: str, title: str, columns: Sequence[Column], rows: list[dict],
+                 *, max_rows: int = XLSX_MAX_ROWS) -> list[str]:
+        """A list with a 序号 column; split into name_1, name_2 … past the row limit.
+        Returns the sheet names written (at least one, even for an empty list)."""
+        formats = self.formats
+        per_sheet = max_rows - HEADER_ROWS
+        values = [[c.get(r) for r in rows] for c in columns]          # column-wise
+        widths = [column_width("序号", [len(rows)])] + [
+            column_width(c.header, values[i][:500]) for i, c in enumerate(columns)]
+        kinds = [formats.of(INT)] + [formats.of(c.kind) for c in columns]
+        parts = max(1, -(-len(rows) // per_sheet))
+        names = []
+        for part in range(parts):
+            start = part * per_sheet
+            count = min(per_sheet, len(rows) - start) if rows else 0
+            ws = self.add_sheet(name if parts == 1 else f"{name}_{part + 1}")
+            names.append(ws.get_name())
+            print_setup(ws, repeat_header=True)
+            for col, width in enumerate(widths):
+                ws.set_column(col, col, width, kinds[col])
+            suffix = f"（第 {part + 1}/{parts} 部分）" if parts > 1 else ""
+            ws.write_string(0, 0, safe_text(title + suffix), formats.title)
+            ws.set_row(1, 30)
+            ws.write_string(1, 0, "序号", formats.header)
+            for col, column in enumerate(columns, start=1):
+                ws.write_string(1, col, column.header, formats.header)
+            ws.freeze_panes(HEADER_ROWS, 0)
+            ws.autofilter(1, 0, 1 + count, len(columns))
+            self.pending.append(PendingRows(
+                sheet_index=ws.index, first_row=HEADER_ROWS, first_number=start + 1,
+                columns=[v[start:start + count] for v in values], formats=kinds, last_col=len(columns)))
+        return names
+
+    def close(self) -> None:
+        try:
+            self.book.close()
+            inject_rows(self.frame, self.path, self.pending)
+        finally:
+            self.frame.unlink(missing_ok=True)

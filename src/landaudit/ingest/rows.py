@@ -23,6 +23,7 @@ BLANK, TOTAL, NOTE, COLUMN_NUMBERS, REPEATED_HEADER, DUPLICATE = (
     "blank", "total", "note", "column_numbers", "repeated_header", "duplicate")
 
 _TOTAL_WORDS = ("合计", "总计", "小计", "累计")
+_WHITESPACE = re.compile(r"\s+")
 _NOTE_PREFIXES = ("填表人", "填报人", "审核人", "制表人", "制表", "负责人", "统计人", "联系人", "联系电话",
                   "填表日期", "填报日期", "填报单位", "注:", "注：", "注1", "备注:", "备注：", "说明:", "说明：",
                   "数据来源", "单位负责人")
@@ -53,28 +54,47 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def skip_kind(row: list, header_labels: set[str]) -> str | None:
-    """The reason a row below the header holds no data, or None for a data row."""
-    texts = [_text(v) for v in row]
-    filled = [t for t in texts if t]
+@dataclass(frozen=True)
+class HeaderTexts:
+    """The header as raw cell texts (a cheap first test) and as header keys (the real test)."""
+
+    raw: frozenset[str]
+    keys: frozenset[str]
+
+    @classmethod
+    def of(cls, match: HeaderMatch) -> HeaderTexts:
+        raw = {part.strip() for c in match.columns for part in c.header.split("/")} | {c.header for c in match.columns}
+        keys = {header_key(text).exact for text in raw}
+        return cls(frozenset(raw), frozenset(keys))
+
+
+_TOTAL_SET = frozenset(_TOTAL_WORDS)
+
+
+def skip_kind(row: list, header: HeaderTexts) -> str | None:
+    """The reason a row below the header holds no data, or None for a data row.
+    Hot path: called for every row, so cheap tests come first."""
+    filled = [t for t in map(_text, row) if t]
     if not filled:
         return BLANK
-    first = n.compact(filled[0])
-    if any(first.startswith(word) for word in _TOTAL_WORDS) or any(
-        n.compact(t) in _TOTAL_WORDS for t in filled[:4]
-    ):
+    first_raw = filled[0]
+    if first_raw[0].isdigit() and all(t.isdigit() for t in filled):
+        if len(filled) >= 3:
+            numbers = [int(t) for t in filled]
+            if numbers[0] <= 1 and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+                return COLUMN_NUMBERS
+        return None
+    first = n.compact(first_raw)
+    if first.startswith(_TOTAL_WORDS) or any(_WHITESPACE.sub("", t) in _TOTAL_SET for t in filled[1:4]):
         return TOTAL
     if first.startswith(_NOTE_PREFIXES) or (first.startswith("注") and len(filled) <= 2 and len(first) > 2 and first[1] in ":：1"):
         return NOTE
-    if len(filled) >= 3 and all(t.isdigit() for t in filled):
-        numbers = [int(t) for t in filled]
-        if numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1:
-            return COLUMN_NUMBERS
     if first in ("栏次", "甲", "序号栏次"):
         return COLUMN_NUMBERS
-    labels = [header_key(t).exact for t in filled]
-    if len(filled) >= 2 and sum(label in header_labels for label in labels) >= max(2, 0.6 * len(filled)):
-        return REPEATED_HEADER
+    if len(filled) >= 2 and any(t in header.raw for t in filled):
+        hits = sum(header_key(t).exact in header.keys for t in filled)
+        if hits >= max(2, 0.6 * len(filled)):
+            return REPEATED_HEADER
     return None
 
 
@@ -141,15 +161,14 @@ def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> C
 def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext) -> SheetRows:
     """Classify every row below the header; normalise the data rows column by column."""
     out = SheetRows()
-    header_labels = {header_key(c.header.split("/")[-1]).exact for c in match.columns}
-    header_labels |= {header_key(c.header).exact for c in match.columns}
+    header = HeaderTexts.of(match)
     data: list[tuple[int, list]] = []            # (Excel row number, cells)
     last = len(rows)
     while last > match.header_row and not any(_text(v) for v in rows[last - 1]):
         last -= 1                                 # trailing empty rows are not rows at all
     for index in range(match.header_row, last):
         out.rows_total += 1
-        kind = skip_kind(rows[index], header_labels)
+        kind = skip_kind(rows[index], header)
         if kind:
             out.skip(kind)
         else:
