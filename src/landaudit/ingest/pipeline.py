@@ -222,8 +222,9 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
 
     tables = {}
     for name in DATASETS:
-        kept = _dedupe(name, specs[name], candidates[name], findings)
-        tables[name] = _to_table(kept, dataset_schema(name, specs[name]))
+        schema = dataset_schema(name, specs[name])
+        kept = _dedupe(name, schema, candidates[name], findings)
+        tables[name] = _to_table(kept, schema)
     for entry in entries:
         if not entry.error:
             entry.warnings = sum(1 for f in findings if f.file == entry.path and f.sheet == entry.sheet
@@ -279,20 +280,17 @@ def _record_key(name: str, record: dict) -> tuple:
     return ("item", record.get("category"), record.get("item_id"))
 
 
-def _signature(record: dict) -> tuple:
-    return tuple((k, tuple(v) if isinstance(v, list) else v)
-                 for k, v in sorted(record.items()) if not k.startswith("source_"))
-
-
-def _dedupe(name: str, spec: DatasetSpec, candidates: list[tuple[SheetEntry, dict]],
+def _dedupe(name: str, schema: pa.Schema, candidates: list[tuple[SheetEntry, dict]],
             findings: list[Finding]) -> list[dict]:
     """SPEC §4: identical rows are merged (skipped, kind duplicate); a row with the same key but
     different values is rejected and listed for checking, the first by (file, sheet, row) kept."""
     kept: list[dict] = []
     first_by_key: dict[tuple, dict] = {}
     signatures: set[tuple] = set()
+    keys = [k for k in schema.names if not k.startswith("source_")]
     for entry, record in candidates:
-        signature = _signature(record)
+        # every canonical value, in schema order (lists made hashable): equal means identical rows
+        signature = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, keys))
         if signature in signatures:
             _move(entry, "rows_accepted", "rows_skipped")
             entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + 1

@@ -119,6 +119,16 @@ class SheetContext:
 
     def __post_init__(self) -> None:
         self.parcel_pattern = n.parcel_code_pattern(self.config.settings.county.code)
+        derived = {"name", "credit_code", "parcel_code", "parcel_codes", "township"}
+        self.derived_fields = [f for f in self.spec.fields if f.type in derived]
+        self._townships: dict[str, str | None] = {}
+
+    def township(self, text: str) -> str | None:
+        """The official township a cell names (memoised: a sheet repeats few names)."""
+        if text not in self._townships:
+            towns = self.config.settings.county.townships
+            self._townships[text] = n.match_township(text, towns) if towns else text
+        return self._townships[text]
 
     def finding(self, level: str, code: str, *, row: int | None = None, column: str | None = None,
                 value: object = None, detail: str = "") -> Finding:
@@ -238,7 +248,7 @@ def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row:
             findings: list[Finding]) -> None:
     """Derived columns and 待核实 findings on kept rows."""
     county = ctx.config.settings.county
-    for spec_field in ctx.spec.fields:
+    for spec_field in ctx.derived_fields:
         name, value = spec_field.name, record.get(spec_field.name)
         if spec_field.type == "name":
             record[f"{name}_key"] = n.name_key(value)
@@ -257,7 +267,7 @@ def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row:
                     findings.append(ctx.finding(VERIFY, "parcel_code_nonstandard", row=excel_row,
                                                 column=headers.get(name), value=code, detail=county.code))
         elif spec_field.type == "township" and value is not None:
-            official = n.match_township(value, county.townships) if county.townships else value
+            official = ctx.township(value)
             if official is None:
                 findings.append(ctx.finding(VERIFY, "township_unknown", row=excel_row,
                                             column=headers.get(name), value=value))
