@@ -44,18 +44,15 @@ class ClassifyResult:
     outputs: dict[str, str]
 
     def counts(self) -> dict:
-        parcels = self.tables["parcels"].to_pylist()
-        batches = {b: 0 for b in ("整治提升", "拆除重建", "功能转型", "关停退出")}
-        for p in parcels:
-            if p["batch"]:
-                batches[p["batch"]] += 1
+        import pyarrow.compute as pc
+
+        parcels = self.tables["parcels"]
+        batch = parcels.column("batch")
+        flags = ("low_efficiency", "scattered_polluting", "collective_problem", "in_scope")
         return {
-            "parcels": len(parcels),
-            "low_efficiency": sum(p["low_efficiency"] for p in parcels),
-            "scattered_polluting": sum(p["scattered_polluting"] for p in parcels),
-            "collective_problem": sum(p["collective_problem"] for p in parcels),
-            "in_scope": sum(p["in_scope"] for p in parcels),
-            "batches": batches,
+            "parcels": parcels.num_rows,
+            **{flag: pc.sum(parcels.column(flag)).as_py() or 0 for flag in flags},
+            "batches": {b: pc.sum(pc.equal(batch, b)).as_py() or 0 for b in ("整治提升", "拆除重建", "功能转型", "关停退出")},
             "unlinked": self.tables["unlinked"].num_rows,
         }
 
