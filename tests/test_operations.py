@@ -222,3 +222,49 @@ def test_ingest_keeps_one_snapshot_per_change_and_export_has_the_progress_sheet(
     assert book["整改销号进度"].max_row > 2
     track = cli("track", "--year", "2023", "--as-of", "2023-12-31", "--format", "json", "-w", str(demo_root))
     assert track.returncode == 0 and json.loads(track.stdout)["counts"]["逾期"] >= 0
+
+
+def test_permission_denied_on_output_is_one_sentence_and_keeps_the_previous_file(tmp_path):
+    from landaudit.errors import OutputError
+    from landaudit.workspace import write_json
+
+    target = tmp_path / "out" / "report.json"
+    write_json(target, {"v": 1})
+    os.chmod(target.parent, 0o500)                     # no new files (the temporary) can be made
+    try:
+        if os.access(target.parent, os.W_OK):          # running as root: permissions do not bind
+            pytest.skip("root ignores directory permissions")
+        with pytest.raises(OutputError, match="没有写入权限"):
+            write_json(target, {"v": 2})
+    finally:
+        os.chmod(target.parent, 0o700)
+    assert json.loads(target.read_text()) == {"v": 1}
+
+
+def test_disk_full_is_one_sentence_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    import errno
+
+    from landaudit.errors import OutputError
+    from landaudit.workspace import atomic_write, write_json
+
+    target = tmp_path / "report.json"
+    write_json(target, {"v": 1})
+
+    def full(tmp):
+        tmp.write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError, match="磁盘空间不足"):
+        atomic_write(target, full)
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]      # no temporary left
+
+
+def test_a_deleted_parquet_between_stages_says_what_to_run(tmp_path):
+    from builders import given, land
+
+    given(tmp_path, [land(1)])
+    (tmp_path / "data/processed/2023/parcels.parquet").unlink()
+    result = CliRunner().invoke(app, ["export", "--year", "2023", "-w", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "landaudit classify" in result.output and "Traceback" not in result.output

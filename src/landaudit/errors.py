@@ -19,3 +19,16 @@ class UsageError(LandauditError):
 
 class LockError(LandauditError):
     exit_code = 3
+
+
+class OutputError(LandauditError):
+    """An output could not be written (disk full, no permission); the previous file is intact."""
+
+    def __init__(self, path, exc: OSError):
+        import errno
+
+        reasons = {errno.ENOSPC: "磁盘空间不足", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
+                   errno.EROFS: "文件系统只读", errno.EDQUOT: "超出磁盘配额"}
+        reason = reasons.get(exc.errno, exc.strerror or type(exc).__name__)
+        self.path = path
+        super().__init__(f"无法写入 {path}：{reason}。原有的输出文件未被改动；请腾出空间或修正权限后重新运行。")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from landaudit.errors import UsageError
+from landaudit.errors import OutputError, UsageError
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,19 @@ class Workspace:
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Write through `write(tmp)` to a temporary name in the same folder, then rename: a run
     killed at any moment leaves the previous file complete (SPEC §13)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(path, exc) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     return path
 
 
