@@ -213,7 +213,7 @@ def xml_spreadsheet_as_xls(folder: Path, outside: Path) -> list[str]:
 @maker
 def xml_entity_bomb_xls(folder: Path, outside: Path) -> list[str]:
     entities = '<!ENTITY a0 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">' + "".join(
-        f'<!ENTITY a{i} "{("&a%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
     text = xml2003("工业用地", [["地块编码", "镇街", "&a9;"]]).replace("&amp;a9;", "&a9;")
     text = text.replace("<Workbook", f"<!DOCTYPE Workbook [{entities}]><Workbook", 1)
     return [_write(folder, "entity_bomb.xls", text)]
@@ -388,14 +388,19 @@ def long_codes(folder: Path, outside: Path) -> list[str]:
 
 
 FORMULA_NAMES = ["=1+2", "@SUM(A1)", "=cmd|' /C calc'!A0", "+86 571 8888", "-2+3", "＝1+1",
-                 "\t=1+1", "=HYPERLINK(\"http://x\",\"y\")"]
+                 "\t=2+2", "=HYPERLINK(\"http://x\",\"y\")"]
+FORMULA_NAMES_TRIMMED = [name.strip() for name in FORMULA_NAMES]   # what ingest keeps
 
 
 @maker
 def formula_text_in_names(folder: Path, outside: Path) -> list[str]:
-    rows = [["企业名称", "统一社会信用代码", "税收（万元）"]] + [[name, None, 1] for name in FORMULA_NAMES]
-    return [_write(folder, "formula_names.xlsx", xlsx_bytes([("企业亩均效益", rows)])),
-            _write(folder, "formula_names.csv", csv_text(rows))]
+    """Names that a spreadsheet would run as formulas or DDE calls; the CSV's names end in " csv"
+    so that its rows are not duplicates of the workbook's."""
+    header = ["企业名称", "统一社会信用代码", "税收（万元）"]
+    xlsx_rows = [header] + [[name, None, 1] for name in FORMULA_NAMES]
+    csv_rows = [header] + [[name + " csv", None, 1] for name in FORMULA_NAMES]
+    return [_write(folder, "formula_names.xlsx", xlsx_bytes([("企业亩均效益", xlsx_rows)])),
+            _write(folder, "formula_names.csv", csv_text(csv_rows))]
 
 
 @maker
