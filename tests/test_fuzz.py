@@ -27,7 +27,6 @@ import zipfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,7 +58,7 @@ _SPACES = "\u00a0\u2002\u2003\u200b\u3000\u2028\t\n\r "
 
 def _unstable_under_nfkc_upper() -> set[str]:
     """Characters whose NFKC or upper-case form introduces a combining mark or a character that
-    NFKC changes again: normalising twice differs from once (see the xfail test below)."""
+    NFKC changes again: normalising twice differs from once (covered by the combining-marks test below)."""
     out = set()
     for cp in range(0x110000):
         c = chr(cp)
@@ -80,7 +79,7 @@ cell_char = st.one_of(st.sampled_from(_CJK), st.sampled_from(_WIDE), st.sampled_
                       st.sampled_from(_SPACES), st.characters(min_codepoint=0x20, max_codepoint=0x7E),
                       any_char)
 cell_text = st.text(cell_char, max_size=12)
-# Text for the idempotence properties: the same, without the characters that the xfail pins.
+# Text for the idempotence properties: the same, without the characters the combining-marks test covers.
 stable_char = cell_char.filter(lambda c: c not in UNSTABLE)
 stable_text = st.text(stable_char, max_size=16)
 
@@ -313,11 +312,6 @@ def test_compact_and_null_tokens_are_stable(text):
     assert n.is_null_token(n.compact(text)) == n.is_null_token(text)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "normalise.py compact/name_key/parse_parcel_code/parse_credit_code are not idempotent when "
-    "removing whitespace puts a combining mark next to a letter ('e \\u0301x' → 'e\\u0301x', then NFKC "
-    "→ 'éx') or when upper() leaves a non-NFKC form ('ΐ' → 'Ϊ́' decomposed, then NFKC composes): "
-    "NFKC runs before whitespace removal and upper-casing. The module docstring promises idempotence"))
 def test_normalisers_idempotent_with_combining_marks():
     for text in ("e \u0301x", "a\u3000\u0301", "ΐ"):
         for normalise in (n.compact, n.name_key, n.parse_parcel_code, n.parse_credit_code):
@@ -353,17 +347,12 @@ def test_valid_parcel_codes_in_any_spelling_are_standard(code, style):
 @bounded(EXAMPLES["parcel_mutated"])
 def test_mutated_parcel_codes_agree_with_the_spec(code, position, char):
     mutated = code[:position] + char + code[position + 1:]
-    if unicodedata.category(char) != "Nd" or char.isascii():   # non-ASCII digits: see the xfail below
+    if unicodedata.category(char) != "Nd" or char.isascii():   # non-ASCII digits: see the ASCII-digits test below
         assert bool(PATTERN.match(mutated)) == spec_parcel_standard(mutated), mutated
     parsed = n.parse_parcel_code(mutated)
     assert bool(PATTERN.match(parsed)) == spec_parcel_standard(parsed), (mutated, parsed)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "normalise.py parcel_code_pattern uses \\d and $ : it accepts non-ASCII digits "
-    "('330681٠٠١٠٠٢GB00001', Arabic-Indic, which NFKC keeps, so parse_parcel_code passes them through "
-    "and the code is not flagged 待核实) and a trailing newline; SPEC §4 wants 19 ASCII characters "
-    "(use [0-9] and fullmatch)"))
 def test_parcel_pattern_wants_ascii_digits_only():
     assert not PATTERN.match(n.parse_parcel_code("330681٠٠١٠٠٢GB00001"))
     assert not PATTERN.match("330681001002GB00001\n")

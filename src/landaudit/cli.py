@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from landaudit.errors import LandauditError
 
@@ -61,8 +62,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# markup=False: file names and cell values reach the terminal, and "[/red]" in a cell must print
+# as text, not crash rich. Styles are passed as style=/Text instead.
+console = Console(highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False)
 
 # Options shared by commands (defined once, STYLE.md).
 WorkspaceOpt = Annotated[Path | None, typer.Option(
@@ -96,10 +99,10 @@ def _run(debug: bool, action, log=None):
         if log is not None and log.mode == "json":
             log.error("error", str(exc), exit_code=exc.exit_code)
         else:
-            err_console.print(f"[red]错误：{exc}[/red]")
+            err_console.print(f"错误：{exc}", style="red")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err_console.print("[red]已中断。[/red]")
+        err_console.print("已中断。", style="red")
         raise typer.Exit(130) from None
     except BrokenPipeError:
         # `landaudit report | head`: the reader left; say nothing more (Python docs' recipe)
@@ -108,8 +111,8 @@ def _run(debug: bool, action, log=None):
     except Exception as exc:
         if debug:
             raise
-        err_console.print(f"[red]程序内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行，"
-                          f"并把输出发给维护人员。[/red]")
+        err_console.print(f"程序内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行，"
+                          f"并把输出发给维护人员。", style="red")
         raise typer.Exit(70) from None
 
 
@@ -442,7 +445,7 @@ def report_cmd(
                 kpi = row["kpis"][key]
                 text = _kpi_text(kpi["value"], kpi["unit"])
                 if kpi["meets"] is not None:
-                    text = f"[green]{text}[/green]" if kpi["meets"] else f"[red]{text}[/red]"
+                    text = Text(text, style="green" if kpi["meets"] else "red")
                 cells.append(text)
             table.add_row(row["scope"], row["township"], *cells)
         console.print(table)
@@ -519,7 +522,7 @@ def _render_explain(facts: dict) -> None:
 
     parcel = facts["parcel"]
     title = f"地块 {parcel['parcel_code']}（{parcel['township']}{' · ' + parcel['zone'] if parcel.get('zone') else ''}）"
-    lines = [f"[bold]{title}[/bold]  {facts['year']} 年  来源：{facts['land_source']}"]
+    lines = [f"{title}  {facts['year']} 年  来源：{facts['land_source']}"]
     for label, value in facts["attributes"]:
         lines.append(f"  {label}：{value}")
     console.print(Panel("\n".join(lines), expand=False))
@@ -530,7 +533,7 @@ def _render_explain(facts: dict) -> None:
         for row in rows:
             table.add_row(*[str(v) if v is not None else "" for v in row])
         console.print(table)
-    console.print(f"[bold]结论[/bold]：{facts['conclusion']}")
+    console.print(Text("结论：", style="bold") + Text(facts["conclusion"]))
 
 
 @app.command("sql")
@@ -615,7 +618,7 @@ def _render_ingest(result, log) -> None:
         dataset = _DATASET_NAMES.get(e.dataset, e.dataset) + (f"·{e.category}" if e.category else "")
         skipped = "，".join(f"{_SKIP_NAMES.get(k, k)} {v}" for k, v in e.skipped.items() if v)
         table.add_row(e.path, e.sheet, dataset, str(e.header_row), f"{e.rows_total:,}", f"{e.rows_accepted:,}",
-                      f"[red]{e.rows_rejected:,}[/red]" if e.rows_rejected else "0", f"{e.rows_skipped:,}",
+                      Text(f"{e.rows_rejected:,}", style="red") if e.rows_rejected else "0", f"{e.rows_skipped:,}",
                       skipped)
     console.print(table)
     console.print(summary)

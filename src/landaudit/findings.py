@@ -21,6 +21,7 @@ FINDING_CODES: dict[str, str] = {
     "file_empty": "文件为空（0 字节），请重新导出后提交",
     "file_too_large": "文件大小 {detail}，超过配置上限，未读取；请拆分后提交或调整 ingest.max_file_mb",
     "zip_bomb": "文件解压后达 {detail}，超过上限，疑似异常文件，未读取",
+    "sheet_too_large": "工作表范围过大（{detail}），疑似异常文件，未读取；请删除多余的行列后重新导出",
     "file_encrypted": "文件受密码保护或已加密，无法读取；请取消密码后另存为 .xlsx 重新提交",
     "file_corrupt": "文件已损坏或不完整，无法打开（{detail}）；请重新导出",
     "not_spreadsheet": "不是电子表格文件（实际格式：{detail}），未读取",
@@ -35,6 +36,7 @@ FINDING_CODES: dict[str, str] = {
     "missing_keys": "地块编码、统一社会信用代码、企业名称至少填写一项，否则无法关联到地块",
     "invalid_number": "“{column}”的值“{value}”不是有效数字，请填写数字（可带单位）",
     "nonpositive": "“{column}”必须大于 0，实际为“{value}”",
+    "number_out_of_range": "“{column}”的值“{value}”大得不合常理（超过一万亿），请核对单位和数值",
     "invalid_date": "“{column}”的值“{value}”不是有效日期，请写成 2023-05-01 这样的格式",
     "date_out_of_range": "“{column}”的日期“{value}”超出合理范围（1949-10-01 至 2100-12-31）",
     "invalid_year": "“{column}”的值“{value}”不是有效年份，请写四位年份，如 1998",
@@ -54,11 +56,11 @@ FINDING_CODES: dict[str, str] = {
 
 # code → short Chinese title, for summaries (top reasons, send-back sheets).
 FINDING_TITLES: dict[str, str] = {
-    "file_empty": "空文件", "file_too_large": "文件过大", "zip_bomb": "解压后过大", "file_encrypted": "文件加密",
+    "file_empty": "空文件", "file_too_large": "文件过大", "zip_bomb": "解压后过大", "sheet_too_large": "工作表范围过大", "file_encrypted": "文件加密",
     "file_corrupt": "文件损坏", "not_spreadsheet": "不是电子表格", "decode_failed": "编码无法识别",
     "unknown_dataset": "无法识别数据集", "sheet_empty": "空工作表", "temp_file": "临时文件", "sheet_not_data": "说明工作表",
     "ledger_category_unknown": "问题类别不明", "missing_required": "必填项为空", "missing_keys": "缺少关联字段",
-    "invalid_number": "数字无效", "nonpositive": "数值须大于 0", "invalid_date": "日期无效",
+    "invalid_number": "数字无效", "nonpositive": "数值须大于 0", "number_out_of_range": "数值超出范围", "invalid_date": "日期无效",
     "date_out_of_range": "日期超出范围", "invalid_year": "年份无效", "invalid_bool": "是/否无法识别",
     "invalid_choice": "取值不在可选范围", "invalid_code": "编码无效", "code_stored_as_number": "编码被存为数字",
     "duplicate_conflict": "重复且内容冲突", "credit_code_invalid": "信用代码校验错误",

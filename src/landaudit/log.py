@@ -5,6 +5,7 @@ errors only. Library code never prints: it calls back, and this decides how it l
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,13 @@ from contextlib import contextmanager
 from datetime import datetime
 
 LEVELS = {"info": "INFO", "warning": "WARN", "error": "ERROR"}
+# Cell text reaches log lines (file names, values): control characters and line breaks are shown
+# as \xNN so one cell can never forge a log line or send terminal escapes.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 _RICH_STYLE = {"info": "", "warning": "yellow", "error": "red"}
 
 
@@ -19,7 +27,7 @@ class RunLog:
     def __init__(self, fmt: str = "auto", *, quiet: bool = False, console=None):
         from rich.console import Console
 
-        self.console = console or Console(highlight=False)
+        self.console = console or Console(highlight=False, markup=False)
         if fmt == "auto":
             fmt = "rich" if self.console.is_terminal else "plain"
         if fmt not in ("rich", "plain", "json"):
@@ -43,13 +51,13 @@ class RunLog:
             sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             sys.stdout.flush()
         elif self.mode == "plain":
-            extra = " ".join(f"{k}={v}" for k, v in counts.items())
-            line = f"{datetime.now().isoformat(timespec='seconds')} {LEVELS[level]:5} [{stage}] {message}"
+            extra = _visible(" ".join(f"{k}={v}" for k, v in counts.items()))
+            line = f"{datetime.now().isoformat(timespec='seconds')} {LEVELS[level]:5} [{stage}] {_visible(message)}"
             sys.stdout.write(line + (f" ({extra})" if extra else "") + "\n")
             sys.stdout.flush()
         else:
             style = _RICH_STYLE[level]
-            self.console.print(f"[{style}]{message}[/{style}]" if style else message, markup=bool(style))
+            self.console.print(message, style=style or None, markup=False)
 
     def info(self, stage: str, message: str, **counts) -> None:
         self.emit("info", stage, message, **counts)

@@ -63,10 +63,11 @@ class Workspace:
 
     def relative(self, path: Path) -> str:
         """Path as shown to users and stored in outputs: relative to the workspace, with /."""
+        absolute = Path(os.path.abspath(path))      # not resolve(): a symlinked input keeps its own name
         try:
-            return path.resolve().relative_to(self.root).as_posix()
+            return absolute.relative_to(self.root).as_posix()
         except ValueError:
-            return path.as_posix()
+            return absolute.as_posix()
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:

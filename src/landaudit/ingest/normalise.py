@@ -51,12 +51,15 @@ def is_null_token(text: str) -> bool:
 
 
 def compact(text: str) -> str:
-    """NFKC, no whitespace at all, brackets unified to ASCII (): the form used for matching."""
-    return _WHITESPACE.sub("", nfkc(text)).translate(_BRACKETS)
+    """NFKC, no whitespace at all, brackets unified to ASCII (): the form used for matching.
+    NFKC runs again after the whitespace goes (a removed space can join a combining mark to a
+    letter), so compacting is idempotent."""
+    return nfkc(_WHITESPACE.sub("", nfkc(text)).translate(_BRACKETS))
 
 
 # ---------------------------------------------------------------- numbers
 
+MAX_MAGNITUDE = 1e12   # after unit conversion; keeps every derived figure (m² = 亩 × 666.67, sums) finite
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _NUMBER_AND_TAIL = re.compile(r"^([+-]?[\d.,]+(?:[eE][+-]?\d+)?)(.*)$")
 _UNIT_TAIL = re.compile("|".join(sorted(map(re.escape, UNIT_ALIASES), key=len, reverse=True)))
@@ -99,6 +102,8 @@ def parse_number(value: object, *, unit_kind: str | None = None, unit: str | Non
         raise CellError("invalid_number")
     if unit_kind and canonical_unit:
         number = convert(number, unit_kind, cell_unit or unit or canonical_unit, canonical_unit)
+    if abs(number) > MAX_MAGNITUDE:
+        raise CellError("number_out_of_range")     # 1e300 亩 is a typo or a corrupted cell, not land
     return number
 
 
@@ -207,7 +212,7 @@ PARCEL_CODE_LENGTH, UNIT_CODE_LENGTH = 19, 28
 
 def parcel_code_pattern(county_code: str) -> re.Pattern[str]:
     """GB/T 37346 宗地代码: county + 地籍区 + 地籍子区 + 特征码 + 顺序号 (SPEC §4)."""
-    return re.compile(rf"^{re.escape(county_code)}\d{{6}}[GJZ][ABSXCDEFHWY]\d{{5}}$")
+    return re.compile(rf"{re.escape(county_code)}[0-9]{{6}}[GJZ][ABSXCDEFHWY][0-9]{{5}}\Z")
 
 
 def parse_parcel_code(value: object) -> str | None:
@@ -219,7 +224,7 @@ def parse_parcel_code(value: object) -> str | None:
         raise CellError("invalid_code")
     if isinstance(value, (int, float)):
         raise CellError("code_stored_as_number")
-    text = _CODE_SEPARATORS.sub("", nfkc(str(value))).upper()
+    text = nfkc(_CODE_SEPARATORS.sub("", nfkc(str(value))).upper())
     if text.lower() in NULL_TOKENS:
         return None
     if len(text) == UNIT_CODE_LENGTH:
@@ -269,7 +274,7 @@ def parse_credit_code(value: object) -> str | None:
         raise CellError("invalid_code")
     if isinstance(value, (int, float)):
         raise CellError("code_stored_as_number")
-    text = _WHITESPACE.sub("", nfkc(str(value))).upper()
+    text = nfkc(_WHITESPACE.sub("", nfkc(str(value))).upper())
     if text.lower() in NULL_TOKENS:
         return None
     return text

@@ -175,12 +175,13 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
         if progress:
             progress(done - 1, len(files), path.name)
         rel = workspace.relative(path)
-        digests[rel] = _sha256(path)
+        digests[rel] = _sha256(path, limit=int(limits.max_file_mb * 1_048_576))
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in limits.skip_files):
             entries.append(_error_entry(rel, None, None, "temp_file", findings))
             continue
         result = read_file(path, max_bytes=int(limits.max_file_mb * 1_048_576),
-                           max_uncompressed=int(limits.max_uncompressed_mb * 1_048_576), encoding=encoding)
+                           max_uncompressed=int(limits.max_uncompressed_mb * 1_048_576), encoding=encoding,
+                           max_cells=limits.max_sheet_cells)
         if result.error:
             entries.append(_error_entry(rel, None, result.format, result.error, findings, result.error_detail))
             continue
@@ -208,7 +209,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                 if ctx.default_category is None and "category" not in entry.columns:
                     findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
                                                  sheet=sheet.name, dataset="ledger"))
-            rows = process_sheet(sheet.rows, match, ctx)
+            rows = process_sheet(sheet.rows, match, ctx, sheet.merged)
             _count_sheet(entry, rows)
             if match.dataset == "ledger" and rows.records:
                 entry.category = "、".join(sorted({r["category"] for r in rows.records}))
@@ -240,9 +241,13 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     return result
 
 
-def _sha256(path: Path) -> tuple[str | None, int | None]:
-    """(sha256, bytes) of an input file for the report and the run manifest; unreadable → None."""
+def _sha256(path: Path, *, limit: int) -> tuple[str | None, int | None]:
+    """(sha256, bytes) of an input file for the report and the run manifest; unreadable or over
+    the size limit (refused unread) → no digest."""
     try:
+        size = path.stat().st_size
+        if size > limit:
+            return None, size
         with path.open("rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest(), path.stat().st_size
     except OSError:

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -53,8 +54,13 @@ class ReadFailure(Exception):
         self.code, self.detail, self.format = code, detail, fmt
 
 
+MAX_ROWS, MAX_COLS = 1_048_576, 16_384          # Excel's sheet limits
+HTML_MAX_CELLS = 2_000_000                       # spans counted; a pure-Python grid, so kept lower
+DEFAULT_MAX_CELLS = 50_000_000
+
+
 def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
-              encoding: str | None = None) -> ReadResult:
+              encoding: str | None = None, max_cells: int = DEFAULT_MAX_CELLS) -> ReadResult:
     """Sniff and read one file; never raises for bad content."""
     fmt = None
     try:
@@ -67,13 +73,15 @@ def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
         fmt = sniff_format(data)
         if fmt in (XLSX, ODS):
             _check_zip_size(data, max_uncompressed)
+        if fmt == XLSX:
+            _check_xlsx_extent(data, max_cells)
         if fmt in (XLSX, XLS, ODS):
             return ReadResult(fmt, _read_workbook(data, fmt))
         if fmt == HTML:
             text, used = decode_text(data, encoding, html=True)
-            return ReadResult(fmt, _read_html(text), used)
+            return ReadResult(fmt, _read_html(text, max_cells), used)
         if fmt == XML2003:
-            return ReadResult(fmt, _read_xml2003(data))
+            return ReadResult(fmt, _read_xml2003(data, max_cells))
         if path.suffix.lower() in _ZIP_EXTENSIONS:
             raise ReadFailure("not_spreadsheet", "文本文件", "text")   # .xls may be TSV; .xlsx never
         text, used = decode_text(data, encoding)
@@ -121,6 +129,48 @@ def _check_zip_size(data: bytes, max_uncompressed: int) -> None:
         raise ReadFailure("file_corrupt", "zip 结构不完整") from None
     if total > max_uncompressed:
         raise ReadFailure("zip_bomb", _megabytes(total))
+
+
+_FAR_CELL = re.compile(rb'<c r="([A-Z]{2,3})([0-9]+)"')
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def _check_xlsx_extent(data: bytes, max_cells: int) -> None:
+    """Refuse a sheet whose cells span an absurd grid before calamine allocates it: one cell at
+    XFD1048576 would make it ask for a 17-billion-cell range and abort the process. One streaming
+    pass per sheet: the last <row r> (rows are in order) and any cell beyond column Z."""
+    try:
+        _scan_xlsx_extent(data, max_cells)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        raise ReadFailure("file_corrupt", _short(exc)) from None
+
+
+def _scan_xlsx_extent(data: bytes, max_cells: int) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        for name in book.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            max_row, max_col, tail = 0, 26, b""           # Z = column 26
+            with book.open(name) as sheet_xml:
+                while chunk := sheet_xml.read(1 << 20):
+                    window = tail + chunk
+                    rows = _ROW_NUMBER.findall(window)
+                    if rows:
+                        max_row = max(max_row, int(rows[-1]))
+                    for letters, row in _FAR_CELL.findall(window):
+                        max_col = max(max_col, _column_number(letters))
+                        max_row = max(max_row, int(row))
+                    tail = window[-64:]
+            if max_row * max_col > max_cells:
+                sheet = name.rsplit("/", 1)[-1]
+                raise ReadFailure("sheet_too_large", f"{sheet}：{max_row:,} 行 × {max_col:,} 列")
 
 
 def _read_workbook(data: bytes, fmt: str) -> list[Sheet]:
@@ -202,6 +252,7 @@ def sniff_delimiter(lines: list[str]) -> str:
 
 
 def _read_csv(text: str) -> list[list]:
+    csv.field_size_limit(1 << 30)        # a long cell is data, not an error (the default is 128 KiB)
     lines = text.splitlines()[:50]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(lines))
     return [list(row) for row in reader]
@@ -212,18 +263,19 @@ def _read_csv(text: str) -> list[list]:
 class _TableParser(HTMLParser):
     """Collects every <table> as a grid; colspan/rowspan become merged ranges with empty cells."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_cells: int = 50_000_000) -> None:
         super().__init__(convert_charrefs=True)
+        self.max_cells, self.cells = max_cells, 0
         self.tables: list[tuple[list[list], list]] = []
         self._rows: list[list] | None = None
         self._merged: list = []
         self._cell: list[str] | None = None
         self._span = (1, 1)
-        self._pending: dict[tuple[int, int], bool] = {}   # cells covered by a rowspan above
+        self._spans: list[tuple[int, int, int, int]] = []   # rowspans from above: (r0, r1, c0, c1)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag == "table":
-            self._rows, self._merged, self._pending = [], [], {}
+            self._rows, self._merged, self._spans = [], [], []
         elif tag == "tr" and self._rows is not None:
             self._rows.append([])
         elif tag in ("td", "th") and self._rows is not None:
@@ -242,21 +294,34 @@ class _TableParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None and self._rows is not None:
             row_index, row = len(self._rows) - 1, self._rows[-1]
-            while self._pending.pop((row_index, len(row)), False):
-                row.append("")
+            self._skip_covered(row_index, row)
             col = len(row)
             row.append("".join(self._cell).strip())
             rowspan, colspan = self._span
+            self.cells += rowspan * colspan
+            if self.cells > min(self.max_cells, HTML_MAX_CELLS) or col + colspan > MAX_COLS:
+                raise ReadFailure("sheet_too_large", f"表格合并单元格展开后超过 {min(self.max_cells, HTML_MAX_CELLS):,} 个单元格")
             row.extend([""] * (colspan - 1))
-            for r in range(row_index + 1, row_index + rowspan):
-                for c in range(col, col + colspan):
-                    self._pending[(r, c)] = True
+            if rowspan > 1:
+                self._spans.append((row_index + 1, row_index + rowspan - 1, col, col + colspan - 1))
             if rowspan > 1 or colspan > 1:
                 self._merged.append(((row_index, col), (row_index + rowspan - 1, col + colspan - 1)))
             self._cell = None
         elif tag == "table" and self._rows is not None:
             self.tables.append((self._rows, self._merged))
             self._rows = None
+
+    def _skip_covered(self, row_index: int, row: list) -> None:
+        """Leave empty the cells a rowspan from an earlier row covers (spans kept as ranges,
+        never expanded cell by cell: a few hostile spans must not cost gigabytes)."""
+        self._spans = [s for s in self._spans if s[1] >= row_index]
+        moved = True
+        while moved:
+            moved = False
+            for r0, r1, c0, c1 in self._spans:
+                if r0 <= row_index <= r1 and c0 == len(row):
+                    row.extend([""] * (c1 - c0 + 1))
+                    moved = True
 
 
 def _int(text: str | None) -> int:
@@ -266,8 +331,8 @@ def _int(text: str | None) -> int:
         return 1
 
 
-def _read_html(text: str) -> list[Sheet]:
-    parser = _TableParser()
+def _read_html(text: str, max_cells: int = 50_000_000) -> list[Sheet]:
+    parser = _TableParser(max_cells)
     parser.feed(text)
     parser.close()
     if not parser.tables:
@@ -282,7 +347,21 @@ def _read_html(text: str) -> list[Sheet]:
 _SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
 
 
-def _read_xml2003(data: bytes) -> list[Sheet]:
+def _index(element: ElementTree.Element, attribute: str, default: int, limit: int) -> int:
+    """A 1-based ss:Index (or a merge span) that must be a sane integer."""
+    raw = element.get(f"{_SS}{attribute}")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ReadFailure("file_corrupt", f"XML 属性 ss:{attribute}=“{raw[:20]}”不是整数") from None
+    if not 0 <= value <= limit:
+        raise ReadFailure("sheet_too_large", f"ss:{attribute}={value} 超出工作表范围")
+    return value
+
+
+def _read_xml2003(data: bytes, max_cells: int = 50_000_000) -> list[Sheet]:
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
@@ -292,19 +371,24 @@ def _read_xml2003(data: bytes) -> list[Sheet]:
         rows: list[list] = []
         merged = []
         table = worksheet.find(f"{_SS}Table")
+        cells = 0
         for row_el in table.iter(f"{_SS}Row") if table is not None else ():
-            index = int(row_el.get(f"{_SS}Index", len(rows) + 1)) - 1
+            index = _index(row_el, "Index", len(rows) + 1, MAX_ROWS) - 1
             rows.extend([] for _ in range(index - len(rows)))
             row: list = []
             for cell in row_el.iter(f"{_SS}Cell"):
-                col = int(cell.get(f"{_SS}Index", len(row) + 1)) - 1
+                col = _index(cell, "Index", len(row) + 1, MAX_COLS) - 1
                 row.extend("" for _ in range(col - len(row)))
                 data_el = cell.find(f"{_SS}Data")
                 row.append(_xml_value(data_el))
-                across, down = int(cell.get(f"{_SS}MergeAcross", 0)), int(cell.get(f"{_SS}MergeDown", 0))
+                across = _index(cell, "MergeAcross", 0, MAX_COLS)
+                down = _index(cell, "MergeDown", 0, MAX_ROWS)
                 row.extend("" for _ in range(across))
                 if across or down:
                     merged.append(((index, col), (index + down, col + across)))
+                cells += len(row)
+                if cells > max_cells or len(row) > MAX_COLS:
+                    raise ReadFailure("sheet_too_large", f"超过 {max_cells:,} 个单元格")
             rows.append(row)
         sheets.append(Sheet(worksheet.get(f"{_SS}Name", f"Sheet{len(sheets) + 1}"), rows, merged))
     if not sheets:

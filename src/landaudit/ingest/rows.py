@@ -168,9 +168,24 @@ def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> C
     }[kind]
 
 
-def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext) -> SheetRows:
+def fill_merged_down(rows: list[list], merged: list, first_data_row: int) -> None:
+    """A cell merged down over data rows (a 镇街 written once for three parcels) holds its value
+    in every row it covers, as the department meant. Only vertical merges: a description merged
+    across columns must not leak into the neighbouring fields."""
+    for (r0, c0), (r1, _c1) in merged:
+        if r1 <= r0 or r0 < first_data_row or r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
+            row = rows[r]
+            if c0 < len(row) and row[c0] in ("", None):
+                row[c0] = value
+
+
+def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, merged: list = ()) -> SheetRows:
     """Classify every row below the header; normalise the data rows column by column."""
     out = SheetRows()
+    fill_merged_down(rows, merged, match.header_row)
     header = HeaderTexts.of(match)
     data: list[tuple[int, list]] = []            # (Excel row number, cells)
     last = len(rows)
