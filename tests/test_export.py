@@ -196,3 +196,28 @@ def test_export_without_classify_says_what_to_run(tmp_path):
 
     with pytest.raises(UsageError, match="landaudit classify"):
         export(Workspace.at(tmp_path), year=2023)
+
+
+def test_file_names_from_data_stay_in_their_folder(tmp_path):
+    from landaudit.export.cells import safe_file_stem
+
+    assert safe_file_stem("../../etc/passwd") == "_.._etc_passwd"
+    assert safe_file_stem("..") == "未命名"
+    assert safe_file_stem("陶朱街道") == "陶朱街道"
+    towns = ["../逃逸镇", "陶朱街道"]
+    given(tmp_path, [land(i, township=t) for i, t in enumerate(towns)], [])
+    result = export(Workspace.at(tmp_path), year=2023, scope="city", by_township=True)
+    folder = tmp_path / "data" / "exports" / "2023" / "镇街"
+    assert all(p.parent == folder for p in result.township_workbooks)
+    assert sorted(p.name for p in result.township_workbooks) == ["_逃逸镇.xlsx", "陶朱街道.xlsx"]
+
+
+def test_template_out_must_stay_inside_the_workspace(tmp_path):
+    from typer.testing import CliRunner
+
+    from landaudit.cli import app
+
+    outside = CliRunner().invoke(app, ["template", "-w", str(tmp_path), "--out", "../elsewhere"])
+    assert outside.exit_code == 2 and "工作区" in outside.output
+    inside = CliRunner().invoke(app, ["template", "-w", str(tmp_path), "--out", "模板"])
+    assert inside.exit_code == 0 and list((tmp_path / "模板").glob("*.xlsx"))

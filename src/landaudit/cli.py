@@ -193,7 +193,7 @@ def template_cmd(
         from landaudit.export.templates import write_templates
 
         ws = _workspace(workspace)
-        folder = out.resolve() if out else ws.root / "data" / "templates"
+        folder = ws.inside(out) if out else ws.root / "data" / "templates"
         paths = write_templates(folder, load_config(ws.root))
         table = Table(title="部门填报模板")
         table.add_column("文件")

@@ -61,6 +61,14 @@ class Workspace:
                              f"或先运行 landaudit demo 生成演示数据")
         return years[-1]
 
+    def inside(self, path: Path | str) -> Path:
+        """A user-given path, relative to the workspace, that must stay inside it (SPEC §13)."""
+        candidate = Path(path)
+        resolved = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            raise UsageError(f"路径 {path} 在工作区 {self.root} 之外：请使用工作区内的文件夹")
+        return resolved
+
     def relative(self, path: Path) -> str:
         """Path as shown to users and stored in outputs: relative to the workspace, with /."""
         absolute = Path(os.path.abspath(path))      # not resolve(): a symlinked input keeps its own name

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
-from landaudit.export.cells import XLSX_MAX_ROWS, safe_sheet_name
+from landaudit.export.cells import XLSX_MAX_ROWS, safe_file_stem
 from landaudit.export.lists import (
     LISTS,
     POLICY_COLUMNS,
@@ -202,12 +202,12 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     data.progress = _track_items(workspace, year, data, config)
     towns = scope_townships(data, config, scope)
     folder = workspace.exports / str(year)
-    main = folder / f"治理清单_{scope}.xlsx"
+    main = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"
     counts = write_workbook(main, data, config, scope, towns, all_verify=scope == "city", max_rows=max_rows)
     township_books = []
     if by_township:
         for town in sorted(towns & {p["township"] for p in data.parcels}):
-            path = folder / "镇街" / f"{safe_sheet_name(town, set())}.xlsx"
+            path = folder / "镇街" / f"{safe_file_stem(town)}.xlsx"
             write_workbook(path, data, config, town, {town}, all_verify=False, max_rows=max_rows)
             township_books.append(path)
     sendback = write_sendback(workspace, data, config, folder / "退回")

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from landaudit.config import Config
-from landaudit.export.cells import safe_sheet_name
+from landaudit.export.cells import safe_file_stem
 from landaudit.export.lists import INT, Column
 from landaudit.export.workbook import ListWorkbook
 from landaudit.workspace import Workspace, atomic_write
@@ -58,7 +58,7 @@ def write_sendback(workspace: Workspace, data, config: Config, folder: Path) -> 
     written = []
     created = datetime(data.year, 12, 31)
     for department, rows in sorted(sendback_rows(data, config).items()):
-        path = folder / f"{safe_sheet_name(department, set())}.xlsx"
+        path = folder / f"{safe_file_stem(department)}.xlsx"
 
         def build(tmp: Path, department=department, rows=rows) -> None:
             workbook = ListWorkbook(tmp, created=created, title=f"{county}{data.year}年数据退回清单（{department}）")
