@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -128,13 +129,14 @@ def _log(log_format: str, quiet: bool):
     return RunLog(log_format, quiet=quiet, console=console)
 
 
+@contextmanager
 def _locked(ws, command: str, log, wait: float):
+    """The workspace lock for a writing command, with a killed run's leftovers cleaned up."""
     from landaudit.run import locked, prepare
 
-    lock = locked(ws, command, log, wait)
-    lock.__enter__()
-    prepare(ws, log)
-    return lock
+    with locked(ws, command, log, wait):
+        prepare(ws, log)
+        yield
 
 
 def _data_exit(result, strict: bool, max_reject_rate: float | None, log) -> int:
@@ -248,12 +250,8 @@ def ingest_cmd(
         from landaudit.ingest import ingest
 
         ws = _workspace(workspace)
-        lock = _locked(ws, "landaudit ingest", log, lock_wait)
-        try:
-            with log.progress("读取") as progress:
-                result = ingest(ws, year=year, encoding=encoding, progress=progress)
-        finally:
-            lock.__exit__(None, None, None)
+        with _locked(ws, "landaudit ingest", log, lock_wait), log.progress("读取") as progress:
+            result = ingest(ws, year=year, encoding=encoding, progress=progress)
         if output_format == "json":
             import json
 
@@ -289,11 +287,8 @@ def classify_cmd(
         from landaudit.classify import classify
 
         ws = _workspace(workspace)
-        lock = _locked(ws, "landaudit classify", log, lock_wait)
-        try:
+        with _locked(ws, "landaudit classify", log, lock_wait):
             result = classify(ws, year=year, scope=scope, as_of=_parse_day(as_of))
-        finally:
-            lock.__exit__(None, None, None)
         _render_classify(result, log)
 
     _run(debug, action, log)
@@ -350,11 +345,8 @@ def export_cmd(
         from landaudit.export import export
 
         ws = _workspace(workspace)
-        lock = _locked(ws, "landaudit export", log, lock_wait)
-        try:
+        with _locked(ws, "landaudit export", log, lock_wait):
             result = export(ws, year=year, scope=scope, by_township=by_township)
-        finally:
-            lock.__exit__(None, None, None)
         _render_export(result, ws, log)
 
     _run(debug, action, log)

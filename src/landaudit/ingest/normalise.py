@@ -210,6 +210,19 @@ _CODE_SEPARATORS = re.compile(r"[\s\-_.·/\\|,，、]+")
 PARCEL_CODE_LENGTH, UNIT_CODE_LENGTH = 19, 28
 
 
+def _code_text(value: object, removed: re.Pattern[str]) -> str | None:
+    """A code cell as text: NFKC, `removed` characters dropped, upper case (NFKC again after both,
+    so it is idempotent). A code that arrived as a number is already corrupted: refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise CellError("invalid_code")
+    if isinstance(value, (int, float)):
+        raise CellError("code_stored_as_number")
+    text = nfkc(removed.sub("", nfkc(str(value))).upper())
+    return None if text.lower() in NULL_TOKENS else text
+
+
 def parcel_code_pattern(county_code: str) -> re.Pattern[str]:
     """GB/T 37346 宗地代码: county + 地籍区 + 地籍子区 + 特征码 + 顺序号 (SPEC §4)."""
     return re.compile(rf"{re.escape(county_code)}[0-9]{{6}}[GJZ][ABSXCDEFHWY][0-9]{{5}}\Z")
@@ -218,16 +231,8 @@ def parcel_code_pattern(county_code: str) -> re.Pattern[str]:
 def parse_parcel_code(value: object) -> str | None:
     """NFKC, no spaces or separators, upper case; a 28-char 不动产单元号 → its 19-char 宗地代码.
     A code that arrives as a number is refused: more than 15 digits cannot survive a float."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise CellError("invalid_code")
-    if isinstance(value, (int, float)):
-        raise CellError("code_stored_as_number")
-    text = nfkc(_CODE_SEPARATORS.sub("", nfkc(str(value))).upper())
-    if text.lower() in NULL_TOKENS:
-        return None
-    if len(text) == UNIT_CODE_LENGTH:
+    text = _code_text(value, _CODE_SEPARATORS)
+    if text is not None and len(text) == UNIT_CODE_LENGTH:
         text = text[:PARCEL_CODE_LENGTH]
     return text
 
@@ -268,16 +273,7 @@ def credit_code_valid(code: str | None) -> bool:
 
 def parse_credit_code(value: object) -> str | None:
     """NFKC, no spaces, upper case. Validity is checked separately: invalid codes are kept."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise CellError("invalid_code")
-    if isinstance(value, (int, float)):
-        raise CellError("code_stored_as_number")
-    text = nfkc(_WHITESPACE.sub("", nfkc(str(value))).upper())
-    if text.lower() in NULL_TOKENS:
-        return None
-    return text
+    return _code_text(value, _WHITESPACE)
 
 
 # ---------------------------------------------------------------- names and categories
