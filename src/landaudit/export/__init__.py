@@ -18,6 +18,7 @@ from landaudit.export.lists import (
     PROGRESS_SHEET,
     VERIFY_COLUMNS,
     VERIFY_SHEET,
+    Column,
 )
 from landaudit.export.summary import write_summary
 from landaudit.export.workbook import ListWorkbook
@@ -131,25 +132,26 @@ def _progress_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
     return rows
 
 
-def _list_rows(data: ExportData, config: Config, towns: set[str]) -> dict[str, list[dict]]:
-    responsible = config.settings.export.responsible
+def _list_rows(data: ExportData, towns: set[str]) -> dict[str, list[dict]]:
     parcels = sorted((p for p in data.parcels if p["township"] in towns),
                      key=lambda p: (p["township"], p["parcel_code"]))
     items = sorted((i for i in data.items if i["townships"] & towns),
                    key=lambda i: (i["township"] or "", i["parcel_codes_text"] or "", i["item_id"]))
-    out = {}
-    for spec in LISTS:
-        source = parcels if spec.source == "parcels" else items
-        unit = responsible.get(spec.sheet)
-        out[spec.sheet] = [{**row, "responsible": unit} for row in source if spec.where(row)]
-    return out
+    return {spec.sheet: [row for row in (parcels if spec.source == "parcels" else items) if spec.where(row)]
+            for spec in LISTS}
+
+
+def _columns_with_units(spec, config: Config) -> list:
+    """The list's columns with its 责任单位 (from config) filled in."""
+    unit = config.settings.export.responsible.get(spec.sheet)
+    return [Column(c.header, lambda _row, u=unit: u) if c.value == "responsible" else c for c in spec.columns]
 
 
 def write_workbook(path: Path, data: ExportData, config: Config, scope: str, towns: set[str],
                    *, all_verify: bool, max_rows: int = XLSX_MAX_ROWS) -> dict[str, int]:
     """One governance workbook: 汇总, the lists, 资源要素差别化配置, 待核实 (SPEC §9 order)."""
     county = config.settings.county.name
-    lists = _list_rows(data, config, towns)
+    lists = _list_rows(data, towns)
     verify = _verify_rows(data, None if all_verify else towns)
     policies = [{**p, "responsible": config.settings.export.responsible.get(POLICY_SHEET)} for p in data.policies]
     counts = {name: len(rows) for name, rows in lists.items()} | {POLICY_SHEET: len(policies), VERIFY_SHEET: len(verify)}
@@ -164,7 +166,8 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
         sheets: dict[str, list[str]] = {}
         for spec in LISTS:
             title = f"{county}{data.year}年{spec.sheet}（范围：{scope}）"
-            sheets[spec.sheet] = workbook.add_list(spec.sheet, title, spec.columns, lists[spec.sheet], max_rows=max_rows)
+            sheets[spec.sheet] = workbook.add_list(spec.sheet, title, _columns_with_units(spec, config),
+                                                   lists[spec.sheet], max_rows=max_rows)
         sheets[POLICY_SHEET] = workbook.add_list(POLICY_SHEET, f"{county}{data.year}年{POLICY_SHEET}",
                                                  POLICY_COLUMNS, policies, max_rows=max_rows)
         sheets[VERIFY_SHEET] = workbook.add_list(VERIFY_SHEET, f"{county}{data.year}年待核实清单（范围：{scope}）",
