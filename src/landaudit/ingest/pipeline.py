@@ -167,7 +167,9 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     limits = config.settings.ingest
     entries: list[SheetEntry] = []
     findings: list[Finding] = []
-    candidates: dict[str, list[tuple[SheetEntry, dict]]] = {name: [] for name in DATASETS}
+    schemas = {name: dataset_schema(name, specs[name]) for name in DATASETS}
+    dedupers = {name: Deduper(name, schemas[name]) for name in DATASETS}
+    parts: dict[str, list[pa.Table]] = {name: [] for name in DATASETS}
 
     files = list_input_files(workspace.raw_year(year))
     digests: dict[str, tuple[str, int]] = {}
@@ -214,18 +216,15 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
             if match.dataset == "ledger" and rows.records:
                 entry.category = "、".join(sorted({r["category"] for r in rows.records}))
             findings.extend(rows.findings)
-            candidates[match.dataset] += [(entry, record) for record in rows.records]
+            parts[match.dataset].append(dedupers[match.dataset].add(entry, rows.records, findings))
         has_data = any(e.dataset for e in entries if e.path == rel)
         for entry, why in unknown:
             # an instructions sheet beside data is not a problem; a file of instructions only is
             not_data = has_data and any(fnmatch.fnmatch(entry.sheet, p) for p in limits.instruction_sheets)
             entry.error = _error(findings, "sheet_not_data" if not_data else "unknown_dataset", rel, entry.sheet, why)
 
-    tables = {}
-    for name in DATASETS:
-        schema = dataset_schema(name, specs[name])
-        kept = _dedupe(name, schema, candidates[name], findings)
-        tables[name] = _to_table(kept, schema)
+    tables = {name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
+              for name in DATASETS}
     for entry in entries:
         if not entry.error:
             entry.warnings = sum(1 for f in findings if f.file == entry.path and f.sheet == entry.sheet
@@ -285,34 +284,42 @@ def _record_key(name: str, record: dict) -> tuple:
     return ("item", record.get("category"), record.get("item_id"))
 
 
-def _dedupe(name: str, schema: pa.Schema, candidates: list[tuple[SheetEntry, dict]],
-            findings: list[Finding]) -> list[dict]:
-    """SPEC §4: identical rows are merged (skipped, kind duplicate); a row with the same key but
-    different values is rejected and listed for checking, the first by (file, sheet, row) kept."""
-    kept: list[dict] = []
-    first_by_key: dict[tuple, dict] = {}
-    signatures: set[tuple] = set()
-    keys = [k for k in schema.names if not k.startswith("source_")]
-    for entry, record in candidates:
-        # every canonical value, in schema order (lists made hashable): equal means identical rows
-        signature = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, keys))
-        if signature in signatures:
-            _move(entry, "rows_accepted", "rows_skipped")
-            entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + 1
-            continue
-        key = _record_key(name, record)
-        first = first_by_key.get(key)
-        if first is not None:
-            _move(entry, "rows_accepted", "rows_rejected")
-            where = f"{first['source_file']} 工作表“{first['source_sheet']}”第 {first['source_row']} 行"
-            findings.append(make_finding(REJECT, "duplicate_conflict", file=record["source_file"],
-                                         sheet=record["source_sheet"], row=record["source_row"],
-                                         value=" ".join(str(k) for k in key[1:]), detail=where, dataset=name))
-            continue
-        signatures.add(signature)
-        first_by_key[key] = record
-        kept.append(record)
-    return kept
+class Deduper:
+    """SPEC §4 over a whole dataset, fed sheet by sheet in (file, sheet, row) order: identical rows
+    are merged (skipped, kind duplicate); a row with the same key but different values is rejected
+    and listed for checking, the first kept. Only keys and 16-byte digests of the rows seen are
+    held, so a sheet's records can become a compact Arrow table at once (memory at 1M parcels)."""
+
+    def __init__(self, name: str, schema: pa.Schema):
+        self.name, self.schema = name, schema
+        self.value_keys = [k for k in schema.names if not k.startswith("source_")]
+        self.first_by_key: dict[tuple, str] = {}
+        self.digests: set[bytes] = set()
+
+    def add(self, entry: SheetEntry, records: list[dict], findings: list[Finding]) -> pa.Table:
+        kept = []
+        for record in records:
+            # every canonical value in schema order: equal digests mean identical rows
+            values = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, self.value_keys))
+            digest = hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
+            if digest in self.digests:
+                _move(entry, "rows_accepted", "rows_skipped")
+                entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + 1
+                continue
+            key = _record_key(self.name, record)
+            where = self.first_by_key.get(key)
+            if where is not None:
+                _move(entry, "rows_accepted", "rows_rejected")
+                findings.append(make_finding(REJECT, "duplicate_conflict", file=record["source_file"],
+                                             sheet=record["source_sheet"], row=record["source_row"],
+                                             value=" ".join(str(k) for k in key[1:]), detail=where,
+                                             dataset=self.name))
+                continue
+            self.digests.add(digest)
+            self.first_by_key[key] = (f"{record['source_file']} 工作表“{record['source_sheet']}”"
+                                      f"第 {record['source_row']} 行")
+            kept.append(record)
+        return _to_table(kept, self.schema)
 
 
 def _move(entry: SheetEntry, source: str, target: str) -> None:
