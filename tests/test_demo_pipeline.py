@@ -77,3 +77,14 @@ def test_sql_is_read_only(demo_ws):
     assert ok.exit_code == 0 and json.loads(ok.output) == [{"n": 400}]
     refused = runner.invoke(app, ["sql", "DROP VIEW parcels", "-w", str(demo_ws)])
     assert refused.exit_code == 2 and "只读" in refused.output
+
+
+def test_classify_is_deterministic_across_reruns(demo_ws):
+    """Float sums in DuckDB run in parallel; the models fix their input order so that re-runs give
+    identical Parquet (SPEC §13). Three re-runs: a parallel order change shows up quickly."""
+    folder = demo_ws / "data/processed/2023"
+    before = {n: pq.read_table(folder / f"{n}.parquet") for n in ("parcels", "kpis", "rating_policies")}
+    for _ in range(3):
+        result = runner.invoke(app, ["classify", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_ws)])
+        assert result.exit_code == 0
+        assert [n for n, t in before.items() if not pq.read_table(folder / f"{n}.parquet").equals(t)] == []

@@ -1,5 +1,6 @@
 -- Per parcel: the enterprises on it (owner and tenants summed, SPEC §5) and their allocated figures.
 -- A sum over enterprises that all lack a figure stays null (reported as missing, never 0).
+-- Float sums take their inputs in a fixed order (ORDER BY) so re-runs give identical Parquet.
 CREATE OR REPLACE TABLE parcel_enterprises AS
 SELECT
     s.parcel_code,
@@ -8,13 +9,13 @@ SELECT
     bool_and(e.exempt) AS all_exempt,
     bool_or(coalesce(e.backward_capacity, false)) AS backward_capacity,
     bool_or(e.against_direction) AS against_industry_direction,
-    sum(e.tax * s.share) AS tax,
-    sum(e.value_added * s.share) AS value_added,
-    sum(e.revenue * s.share) AS revenue,
-    sum(e.employees * s.share) AS employees,
-    sum(e.energy_tce * s.share) AS energy_tce,
-    sum(e.rd_expense * s.share) AS rd_expense,
-    sum(e.emissions * s.share) AS emissions,
+    sum(e.tax * s.share ORDER BY e.enterprise_id) AS tax,
+    sum(e.value_added * s.share ORDER BY e.enterprise_id) AS value_added,
+    sum(e.revenue * s.share ORDER BY e.enterprise_id) AS revenue,
+    sum(e.employees * s.share ORDER BY e.enterprise_id) AS employees,
+    sum(e.energy_tce * s.share ORDER BY e.enterprise_id) AS energy_tce,
+    sum(e.rd_expense * s.share ORDER BY e.enterprise_id) AS rd_expense,
+    sum(e.emissions * s.share ORDER BY e.enterprise_id) AS emissions,
     count(e.tax) AS n_with_tax,
     string_agg(e.name, '、' ORDER BY e.enterprise_id) AS enterprise_names,
     string_agg(e.credit_code, '、' ORDER BY e.enterprise_id) AS credit_codes,

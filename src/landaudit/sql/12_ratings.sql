@@ -24,7 +24,9 @@ indicator_values AS (
     JOIN parcel_metrics m ON m.parcel_code = u.parcel_code
 ),
 benchmarked AS (
-    SELECT *, coalesce(benchmark, avg(value) OVER (PARTITION BY grp, indicator)) AS benchmark_used
+    SELECT *, coalesce(benchmark, avg(value) OVER (PARTITION BY grp, indicator ORDER BY parcel_code
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
+            AS benchmark_used
     FROM indicator_values
 ),
 scored AS (
@@ -32,7 +34,7 @@ scored AS (
         parcel_code, grp,
         round(sum(CASE WHEN value IS NOT NULL AND benchmark_used > 0
                        THEN weight * least(value / benchmark_used, (SELECT rating_cap FROM params))
-                       ELSE 0 END), 2) AS score
+                       ELSE 0 END ORDER BY indicator), 2) AS score
     FROM benchmarked
     GROUP BY parcel_code, grp
 ),

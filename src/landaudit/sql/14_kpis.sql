@@ -1,5 +1,6 @@
 -- KPIs against targets (SPEC §10) per scope and township; township '全部' is the scope total.
 -- 规上 units are parcels with an enterprise above scale, exempt units left out.
+-- Float sums take their inputs in parcel order so re-runs give identical Parquet.
 CREATE OR REPLACE TABLE kpis AS
 WITH p AS (SELECT * FROM params),
 units AS (
@@ -10,35 +11,35 @@ parcel_kpis AS (
     SELECT
         scope, coalesce(township, '全部') AS township,
         count(*) AS parcels,
-        sum(area_mu) AS area_mu,
-        sum(tax) FILTER (WHERE rated_above) / sum(area_mu) FILTER (WHERE rated_above) AS above_scale_tax_per_mu,
-        sum(value_added) FILTER (WHERE rated_above) / sum(area_mu) FILTER (WHERE rated_above) AS above_scale_va_per_mu,
+        sum(area_mu ORDER BY parcel_code) AS area_mu,
+        sum(tax ORDER BY parcel_code) FILTER (WHERE rated_above) / sum(area_mu ORDER BY parcel_code) FILTER (WHERE rated_above) AS above_scale_tax_per_mu,
+        sum(value_added ORDER BY parcel_code) FILTER (WHERE rated_above) / sum(area_mu ORDER BY parcel_code) FILTER (WHERE rated_above) AS above_scale_va_per_mu,
         count(*) FILTER (WHERE low_efficiency) AS low_efficiency_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE low_efficiency), 0) AS low_efficiency_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE low_efficiency), 0) AS low_efficiency_mu,
         count(*) FILTER (WHERE scattered_polluting) AS scattered_polluting_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE scattered_polluting), 0) AS scattered_polluting_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE scattered_polluting), 0) AS scattered_polluting_mu,
         count(*) FILTER (WHERE collective_problem) AS collective_problem_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE collective_problem), 0) AS collective_problem_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE collective_problem), 0) AS collective_problem_mu,
         count(*) FILTER (WHERE in_scope) AS in_scope_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE in_scope), 0) AS in_scope_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE in_scope), 0) AS in_scope_mu,
         count(*) FILTER (WHERE batch = '整治提升') AS batch_rectify_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE batch = '整治提升'), 0) AS batch_rectify_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE batch = '整治提升'), 0) AS batch_rectify_mu,
         count(*) FILTER (WHERE batch = '拆除重建') AS batch_rebuild_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE batch = '拆除重建'), 0) AS batch_rebuild_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE batch = '拆除重建'), 0) AS batch_rebuild_mu,
         count(*) FILTER (WHERE batch = '功能转型') AS batch_convert_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE batch = '功能转型'), 0) AS batch_convert_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE batch = '功能转型'), 0) AS batch_convert_mu,
         count(*) FILTER (WHERE batch = '关停退出') AS batch_exit_parcels,
-        coalesce(sum(area_mu) FILTER (WHERE batch = '关停退出'), 0) AS batch_exit_mu,
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE batch = '关停退出'), 0) AS batch_exit_mu,
         -- 腾换空间: 亩 in 拆除重建 + 功能转型 + 关停退出
-        coalesce(sum(area_mu) FILTER (WHERE batch IN ('拆除重建', '功能转型', '关停退出')), 0) AS freed_space_mu
+        coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE batch IN ('拆除重建', '功能转型', '关停退出')), 0) AS freed_space_mu
     FROM units
     GROUP BY GROUPING SETS ((scope, township), (scope))
 ),
 prev_kpis AS (
     SELECT
         s.scope, coalesce(q.township, '全部') AS township,
-        sum(q.value_added) FILTER (WHERE q.above_scale AND NOT q.exempt)
-            / sum(q.area_mu) FILTER (WHERE q.above_scale AND NOT q.exempt) AS prev_above_scale_va_per_mu
+        sum(q.value_added ORDER BY q.parcel_code) FILTER (WHERE q.above_scale AND NOT q.exempt)
+            / sum(q.area_mu ORDER BY q.parcel_code) FILTER (WHERE q.above_scale AND NOT q.exempt) AS prev_above_scale_va_per_mu
     FROM prev_parcels q JOIN scope_townships s ON s.township = q.township
     GROUP BY GROUPING SETS ((s.scope, q.township), (s.scope))
 ),
