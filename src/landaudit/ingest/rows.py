@@ -74,7 +74,10 @@ _TOTAL_SET = frozenset(_TOTAL_WORDS)
 def skip_kind(row: list, header: HeaderTexts) -> str | None:
     """The reason a row below the header holds no data, or None for a data row.
     Hot path: called for every row, so cheap tests come first."""
-    filled = [t for t in map(_text, row) if t]
+    present = [v for v in row if v is not None and v != ""]
+    if present and type(present[0]) in (float, int) and not all(type(v) in (float, int) for v in present):
+        return None                     # the usual data row: a 序号 number, then text
+    filled = [t for t in map(_text, present) if t]
     if not filled:
         return BLANK
     first_raw = filled[0]
