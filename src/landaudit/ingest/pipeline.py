@@ -211,12 +211,20 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                 if ctx.default_category is None and "category" not in entry.columns:
                     findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
                                                  sheet=sheet.name, dataset="ledger"))
-            rows = process_sheet(sheet.rows, match, ctx, sheet.merged)
-            _count_sheet(entry, rows)
-            if match.dataset == "ledger" and rows.records:
-                entry.category = "、".join(sorted({r["category"] for r in rows.records}))
+            deduper, kept = dedupers[match.dataset], parts[match.dataset]
+            outcome = {"duplicates": 0, "conflicts": 0}
+
+            def on_records(records: list[dict], deduper=deduper, kept=kept, outcome=outcome) -> None:
+                table, duplicates, conflicts = deduper.add(records, findings)
+                kept.append(table)
+                outcome["duplicates"] += duplicates
+                outcome["conflicts"] += conflicts
+
+            rows = process_sheet(sheet.rows, match, ctx, on_records, sheet.merged)
+            _count_sheet(entry, rows, **outcome)
+            if rows.categories:
+                entry.category = "、".join(sorted(rows.categories))
             findings.extend(rows.findings)
-            parts[match.dataset].append(dedupers[match.dataset].add(entry, rows.records, findings))
         has_data = any(e.dataset for e in entries if e.path == rel)
         for entry, why in unknown:
             # an instructions sheet beside data is not a problem; a file of instructions only is
@@ -267,12 +275,15 @@ def _error_entry(rel: str, sheet: str | None, fmt: str | None, code: str, findin
     return entry
 
 
-def _count_sheet(entry: SheetEntry, rows: SheetRows) -> None:
+def _count_sheet(entry: SheetEntry, rows: SheetRows, *, duplicates: int, conflicts: int) -> None:
+    """Duplicates count as skipped (kind duplicate), conflicting duplicates as rejected (SPEC §2)."""
     entry.rows_total = rows.rows_total
-    entry.rows_rejected = len(rows.rejected_rows)
-    entry.rows_accepted = len(rows.records)
+    entry.rows_rejected = len(rows.rejected_rows) + conflicts
+    entry.rows_accepted = rows.accepted - duplicates - conflicts
     entry.skipped = dict(rows.skipped)
-    entry.rows_skipped = sum(rows.skipped.values())
+    if duplicates:
+        entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + duplicates
+    entry.rows_skipped = sum(entry.skipped.values())
 
 
 def _record_key(name: str, record: dict) -> tuple:
@@ -296,20 +307,20 @@ class Deduper:
         self.first_by_key: dict[tuple, str] = {}
         self.digests: set[bytes] = set()
 
-    def add(self, entry: SheetEntry, records: list[dict], findings: list[Finding]) -> pa.Table:
-        kept = []
+    def add(self, records: list[dict], findings: list[Finding]) -> tuple[pa.Table, int, int]:
+        """The new distinct records as a table, and how many were duplicates and conflicts."""
+        kept, duplicates, conflicts = [], 0, 0
         for record in records:
             # every canonical value in schema order: equal digests mean identical rows
             values = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, self.value_keys))
             digest = hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
             if digest in self.digests:
-                _move(entry, "rows_accepted", "rows_skipped")
-                entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + 1
+                duplicates += 1
                 continue
             key = _record_key(self.name, record)
             where = self.first_by_key.get(key)
             if where is not None:
-                _move(entry, "rows_accepted", "rows_rejected")
+                conflicts += 1
                 findings.append(make_finding(REJECT, "duplicate_conflict", file=record["source_file"],
                                              sheet=record["source_sheet"], row=record["source_row"],
                                              value=" ".join(str(k) for k in key[1:]), detail=where,
@@ -319,12 +330,7 @@ class Deduper:
             self.first_by_key[key] = (f"{record['source_file']} 工作表“{record['source_sheet']}”"
                                       f"第 {record['source_row']} 行")
             kept.append(record)
-        return _to_table(kept, self.schema)
-
-
-def _move(entry: SheetEntry, source: str, target: str) -> None:
-    setattr(entry, source, getattr(entry, source) - 1)
-    setattr(entry, target, getattr(entry, target) + 1)
+        return _to_table(kept, self.schema), duplicates, conflicts
 
 
 def _to_table(records: list[dict], schema: pa.Schema) -> pa.Table:

@@ -29,11 +29,16 @@ _NOTE_PREFIXES = ("填表人", "填报人", "审核人", "制表人", "制表", 
                   "数据来源", "单位负责人")
 
 
+CHUNK_ROWS = 50_000    # data rows normalised and handed on at a time (memory at 1M parcels)
+
+
 @dataclass
 class SheetRows:
-    """What a sheet's data rows became; `records` are candidates until duplicates are decided."""
+    """What a sheet's data rows became. Candidate records go to `on_records` chunk by chunk
+    (duplicates are decided there); `accepted` counts them."""
 
-    records: list[dict] = field(default_factory=list)
+    accepted: int = 0
+    categories: set[str] = field(default_factory=set)
     rejected_rows: set[int] = field(default_factory=set)
     skipped: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
@@ -185,8 +190,10 @@ def fill_merged_down(rows: list[list], merged: list, first_data_row: int) -> Non
                 row[c0] = value
 
 
-def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, merged: list = ()) -> SheetRows:
-    """Classify every row below the header; normalise the data rows column by column."""
+def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, on_records: Callable[[list[dict]], None],
+                  merged: list = ()) -> SheetRows:
+    """Classify every row below the header; normalise the data rows column by column, a chunk at
+    a time, handing each chunk's accepted records to `on_records`."""
     out = SheetRows()
     fill_merged_down(rows, merged, match.header_row)
     header = HeaderTexts.of(match)
@@ -201,12 +208,22 @@ def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, merge
             out.skip(kind)
         else:
             data.append((index + 1, rows[index]))
-    if not data:
-        return out
+    headers = {c.field.name: c.header for c in match.columns}
+    normalisers = [(c, _normaliser(c.field, ctx, c.unit)) for c in match.columns]
+    for start in range(0, len(data), CHUNK_ROWS):
+        records = _normalise_chunk(data[start:start + CHUNK_ROWS], normalisers, headers, match, ctx, out)
+        out.accepted += len(records)
+        if ctx.dataset == "ledger":
+            out.categories.update(r["category"] for r in records)
+        on_records(records)
+    return out
 
+
+def _normalise_chunk(data: list[tuple[int, list]], normalisers: list, headers: dict[str, str],
+                     match: HeaderMatch, ctx: SheetContext, out: SheetRows) -> list[dict]:
+    """Normalise a chunk of data rows column by column, then check and complete each record."""
     values: dict[str, list] = {}
-    for column in match.columns:
-        normalise = _normaliser(column.field, ctx, column.unit)
+    for column, normalise in normalisers:
         results = []
         for excel_row, cells in data:
             raw = cells[column.index] if column.index < len(cells) else None
@@ -224,7 +241,7 @@ def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, merge
                                                 value=_text(raw), detail=_choices(column.field)))
         values[column.field.name] = results
 
-    headers = {c.field.name: c.header for c in match.columns}
+    records = []
     for i, (excel_row, cells) in enumerate(data):
         record = {name: column[i] for name, column in values.items()}
         problems = _check_row(record, ctx, headers, excel_row, cells, match)
@@ -234,8 +251,8 @@ def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, merge
             continue
         _derive(record, ctx, headers, excel_row, out.findings)
         record["source_file"], record["source_sheet"], record["source_row"] = ctx.file, ctx.sheet, excel_row
-        out.records.append(record)
-    return out
+        records.append(record)
+    return records
 
 
 def _check_row(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
