@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pyarrow as pa
 
 from landaudit.config import PREDICATES, Config, load_config
 from landaudit.errors import UsageError
-from landaudit.workspace import Workspace, atomic_write, write_parquet
+from landaudit.workspace import Workspace, atomic_write
 
 INPUTS = ("land", "enterprise", "ledger")
 OUTPUTS = ("parcels", "links", "unlinked", "kpis", "ledger_items", "rating_policies")
@@ -40,20 +41,28 @@ class ClassifyResult:
     year: int
     scope: str
     as_of: date
-    tables: dict[str, pa.Table]
+    folder: Path
     outputs: dict[str, str]
+
+    @cached_property
+    def tables(self) -> dict[str, pa.Table]:
+        """The outputs as Arrow tables, read back on first use (DuckDB writes them directly)."""
+        import pyarrow.parquet as pq
+
+        return {name: pq.read_table(self.folder / f"{name}.parquet") for name in OUTPUTS}
 
     def counts(self) -> dict:
         import pyarrow.compute as pc
+        import pyarrow.parquet as pq
 
-        parcels = self.tables["parcels"]
-        batch = parcels.column("batch")
         flags = ("low_efficiency", "scattered_polluting", "collective_problem", "in_scope")
+        parcels = pq.read_table(self.folder / "parcels.parquet", columns=["batch", *flags])
+        batch = parcels.column("batch")
         return {
             "parcels": parcels.num_rows,
             **{flag: pc.sum(parcels.column(flag)).as_py() or 0 for flag in flags},
             "batches": {b: pc.sum(pc.equal(batch, b)).as_py() or 0 for b in ("整治提升", "拆除重建", "功能转型", "关停退出")},
-            "unlinked": self.tables["unlinked"].num_rows,
+            "unlinked": pq.read_metadata(self.folder / "unlinked.parquet").num_rows,
         }
 
 
@@ -151,21 +160,18 @@ PREV_SCHEMA = pa.schema([
 ])
 
 
-def _read_inputs(workspace: Workspace, year: int) -> dict[str, pa.Table]:
-    import pyarrow.parquet as pq
-
+def _read_inputs(workspace: Workspace, year: int) -> dict[str, Path | pa.Table]:
+    """The year's Parquet files (DuckDB scans them itself: no copy in Python memory), and last
+    year's parcels when classified (an empty table otherwise)."""
     folder = workspace.processed_year(year)
     missing = [name for name in INPUTS if not (folder / f"{name}.parquet").is_file()]
     if missing:
         raise UsageError(f"{folder} 中缺少 {'、'.join(m + '.parquet' for m in missing)}：请先运行 "
                          f"landaudit ingest --year {year}")
-    tables = {name: pq.read_table(folder / f"{name}.parquet") for name in INPUTS}
+    inputs: dict[str, Path | pa.Table] = {name: folder / f"{name}.parquet" for name in INPUTS}
     prev = workspace.processed_year(year - 1) / "parcels.parquet"
-    if prev.is_file():
-        tables["prev_parcels"] = pq.read_table(prev, columns=PREV_SCHEMA.names)
-    else:
-        tables["prev_parcels"] = PREV_SCHEMA.empty_table()
-    return tables
+    inputs["prev_parcels"] = prev if prev.is_file() else PREV_SCHEMA.empty_table()
+    return inputs
 
 
 def connect(workspace: Workspace | None = None, *, database: str = ":memory:", read_only: bool = False):
@@ -173,7 +179,7 @@ def connect(workspace: Workspace | None = None, *, database: str = ":memory:", r
     import duckdb
 
     con = duckdb.connect(database, read_only=read_only)
-    con.execute("SET memory_limit = '4GB'")
+    con.execute("SET memory_limit = '2GB'")     # spills to temp_directory beyond this (1M parcels)
     con.execute("SET threads = 2")
     if workspace is not None and not read_only:
         spill = workspace.processed / ".duckdb_tmp"
@@ -182,9 +188,12 @@ def connect(workspace: Workspace | None = None, *, database: str = ":memory:", r
     return con
 
 
-def run_models(con, inputs: dict[str, pa.Table], params: dict[str, pa.Table]) -> None:
-    for name, table in {**inputs, **params}.items():
-        con.register(name, table)
+def run_models(con, inputs: dict[str, Path | pa.Table], params: dict[str, pa.Table]) -> None:
+    for name, source in {**inputs, **params}.items():
+        if isinstance(source, Path):
+            con.read_parquet(str(source)).create_view(name)
+        else:
+            con.register(name, source)
     for _, sql in sql_models():
         con.execute(sql)
 
@@ -201,26 +210,27 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
     as_of = as_of or date.today()
     inputs = _read_inputs(workspace, year)
     con = connect(workspace)
+    folder = workspace.processed_year(year)
+    queries = {"parcels": "SELECT * FROM parcels", "kpis": "SELECT * FROM kpis", "unlinked": "SELECT * FROM unlinked",
+               "links": _LINKS_SQL, "ledger_items": _ITEMS_SQL, "rating_policies": "SELECT * FROM rating_policies"}
     try:
         run_models(con, inputs, _param_tables(config, year, scope, as_of))
-        tables = {
-            "parcels": _fetch(con, "SELECT * FROM parcels"),
-            "kpis": _fetch(con, "SELECT * FROM kpis"),
-            "unlinked": _fetch(con, "SELECT * FROM unlinked"),
-            "links": _fetch(con, _LINKS_SQL),
-            "ledger_items": _fetch(con, _ITEMS_SQL),
-            "rating_policies": _fetch(con, "SELECT * FROM rating_policies"),
-        }
+        outputs = {name: workspace.relative(_copy_out(con, sql, folder / f"{name}.parquet"))
+                   for name, sql in queries.items()}
     finally:
         con.close()
-    folder = workspace.processed_year(year)
-    outputs = {name: workspace.relative(write_parquet(folder / f"{name}.parquet", t)) for name, t in tables.items()}
     outputs["database"] = workspace.relative(rebuild_database(workspace))
-    return ClassifyResult(year, scope, as_of, tables, outputs)
+    return ClassifyResult(year, scope, as_of, folder, outputs)
 
 
-def _fetch(con, sql: str) -> pa.Table:
-    return con.sql(sql).to_arrow_table()
+def _copy_out(con, sql: str, path: Path) -> Path:
+    """DuckDB writes the Parquet itself, streaming (memory at 1M parcels), to a temporary name.
+    The path is the workspace's own, quoted; never data."""
+    def write(tmp: Path) -> None:
+        quoted = str(tmp).replace("'", "''")
+        con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+
+    return atomic_write(path, write)
 
 
 _LINKS_SQL = """
