@@ -155,88 +155,149 @@ def list_input_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
 
 
+@dataclass
+class Candidates:
+    """A chunk of a sheet's accepted rows before duplicates are decided across the dataset: the
+    table, and per row the digest of its values and its key (SPEC §4)."""
+
+    entry: int                    # index into the file's entries
+    dataset: str
+    table: pa.Table
+    digests: list[bytes]
+    keys: list[tuple]
+
+
+@dataclass
+class FileResult:
+    entries: list[SheetEntry]
+    findings: list[Finding]
+    candidates: list[Candidates]
+
+
+def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) -> FileResult:
+    """Everything about one input file that does not depend on the others (all but duplicates)."""
+    specs = config.dataset_specs
+    indexes = {name: SynonymIndex(spec) for name, spec in specs.items()}
+    schemas = {name: dataset_schema(name, specs[name]) for name in DATASETS}
+    limits = config.settings.ingest
+    entries: list[SheetEntry] = []
+    findings: list[Finding] = []
+    candidates: list[Candidates] = []
+    result = read_file(path, max_bytes=int(limits.max_file_mb * 1_048_576),
+                       max_uncompressed=int(limits.max_uncompressed_mb * 1_048_576), encoding=encoding,
+                       max_cells=limits.max_sheet_cells)
+    if result.error:
+        entries.append(_error_entry(rel, None, result.format, result.error, findings, result.error_detail))
+        return FileResult(entries, findings, candidates)
+    unknown: list[tuple[SheetEntry, str]] = []
+    for sheet in result.sheets:
+        entry = SheetEntry(rel, sheet.name, result.format, result.encoding, hidden=sheet.hidden)
+        entries.append(entry)
+        if not any(str(v).strip() for row in sheet.rows for v in row if v is not None):
+            entry.error = _error(findings, "sheet_empty", rel, sheet.name)
+            continue
+        hint = f"{rel}/{sheet.name}"
+        match, why = find_header(sheet.rows, sheet.merged, specs, indexes,
+                                 search_rows=limits.header_search_rows, hint_text=hint)
+        if match is None:
+            unknown.append((entry, why))
+            continue
+        entry.dataset, entry.header_row = match.dataset, match.header_row
+        entry.columns = {c.field.name: c.header for c in match.columns}
+        entry.units = {c.field.name: c.unit for c in match.columns if c.unit}
+        entry.unmapped_columns = match.unmapped
+        ctx = SheetContext(config, specs[match.dataset], match.dataset, rel, sheet.name)
+        if match.dataset == "ledger":
+            ctx.default_category = ledger_category_from_names(hint, config)
+            entry.category = ctx.default_category
+            if ctx.default_category is None and "category" not in entry.columns:
+                findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
+                                             sheet=sheet.name, dataset="ledger"))
+        schema, index = schemas[match.dataset], len(entries) - 1
+        value_keys = [k for k in schema.names if not k.startswith("source_")]
+
+        def on_records(records: list[dict], dataset=match.dataset, schema=schema, index=index,
+                       value_keys=value_keys) -> None:
+            digests = [_row_digest(record, value_keys) for record in records]
+            keys = [_record_key(dataset, record) for record in records]
+            candidates.append(Candidates(index, dataset, _to_table(records, schema), digests, keys))
+
+        rows = process_sheet(sheet.rows, match, ctx, on_records, sheet.merged)
+        _count_sheet(entry, rows)
+        if rows.categories:
+            entry.category = "、".join(sorted(rows.categories))
+        findings.extend(rows.findings)
+    has_data = any(e.dataset for e in entries)
+    for entry, why in unknown:
+        # an instructions sheet beside data is not a problem; a file of instructions only is
+        not_data = has_data and any(fnmatch.fnmatch(entry.sheet, p) for p in limits.instruction_sheets)
+        entry.error = _error(findings, "sheet_not_data" if not_data else "unknown_dataset", rel, entry.sheet, why)
+    return FileResult(entries, findings, candidates)
+
+
+def _read_in_worker(root: str, path: str, rel: str, encoding: str | None) -> FileResult:
+    """read_one_file in a separate process (big files: its memory is returned when it ends)."""
+    return read_one_file(Path(path), rel, load_config(Path(root)), encoding)
+
+
 def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | None = None,
            config: Config | None = None,
            progress: Callable[[int, int, str], None] | None = None) -> IngestResult:
     """Read every file of the year, write the Parquet files and the report; return the result.
-    `progress(done, total, path)` is called after each file."""
+    `progress(done, total, path)` is called after each file.
+
+    Files of at least `ingest.isolate_file_mb` are read in worker processes (two at a time, the
+    machine's two cores): a big workbook's cells then never share a process with another's, and
+    the results are merged in file order exactly as if read here."""
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     specs = config.dataset_specs
-    indexes = {name: SynonymIndex(spec) for name, spec in specs.items()}
     limits = config.settings.ingest
     entries: list[SheetEntry] = []
     findings: list[Finding] = []
     schemas = {name: dataset_schema(name, specs[name]) for name in DATASETS}
-    dedupers = {name: Deduper(name, schemas[name]) for name in DATASETS}
+    dedupers = {name: Deduper(name) for name in DATASETS}
     parts: dict[str, list[pa.Table]] = {name: [] for name in DATASETS}
 
     files = list_input_files(workspace.raw_year(year))
+    usable = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in limits.skip_files)]
+    big = [p for p in usable if _size(p) >= limits.isolate_file_mb * 1_048_576
+           and _size(p) <= limits.max_file_mb * 1_048_576]
+    pool = _worker_pool(len(big)) if big else None
+    futures = {p: pool.submit(_read_in_worker, str(workspace.root), str(p), workspace.relative(p), encoding)
+               for p in big} if pool else {}
     digests: dict[str, tuple[str, int]] = {}
-    for done, path in enumerate(files, start=1):
-        if progress:
-            progress(done - 1, len(files), path.name)
-        rel = workspace.relative(path)
-        digests[rel] = _sha256(path, limit=int(limits.max_file_mb * 1_048_576))
-        if any(fnmatch.fnmatch(path.name, pattern) for pattern in limits.skip_files):
-            entries.append(_error_entry(rel, None, None, "temp_file", findings))
-            continue
-        result = read_file(path, max_bytes=int(limits.max_file_mb * 1_048_576),
-                           max_uncompressed=int(limits.max_uncompressed_mb * 1_048_576), encoding=encoding,
-                           max_cells=limits.max_sheet_cells)
-        if result.error:
-            entries.append(_error_entry(rel, None, result.format, result.error, findings, result.error_detail))
-            continue
-        unknown: list[tuple[SheetEntry, str]] = []
-        for sheet in result.sheets:
-            entry = SheetEntry(rel, sheet.name, result.format, result.encoding, hidden=sheet.hidden)
-            entries.append(entry)
-            if not any(str(v).strip() for row in sheet.rows for v in row if v is not None):
-                entry.error = _error(findings, "sheet_empty", rel, sheet.name)
+    try:
+        for done, path in enumerate(files, start=1):
+            if progress:
+                progress(done - 1, len(files), path.name)
+            rel = workspace.relative(path)
+            digests[rel] = _sha256(path, limit=int(limits.max_file_mb * 1_048_576))
+            if path not in usable:
+                entries.append(_error_entry(rel, None, None, "temp_file", findings))
                 continue
-            hint = f"{rel}/{sheet.name}"
-            match, why = find_header(sheet.rows, sheet.merged, specs, indexes,
-                                     search_rows=limits.header_search_rows, hint_text=hint)
-            if match is None:
-                unknown.append((entry, why))
+            file_result = _worker_result(futures[path], rel, findings) if path in futures else \
+                read_one_file(path, rel, config, encoding)
+            if file_result is None:
+                entries.append(_error_entry(rel, None, None, "file_corrupt", findings, "读取进程异常退出"))
                 continue
-            entry.dataset, entry.header_row = match.dataset, match.header_row
-            entry.columns = {c.field.name: c.header for c in match.columns}
-            entry.units = {c.field.name: c.unit for c in match.columns if c.unit}
-            entry.unmapped_columns = match.unmapped
-            ctx = SheetContext(config, specs[match.dataset], match.dataset, rel, sheet.name)
-            if match.dataset == "ledger":
-                ctx.default_category = ledger_category_from_names(hint, config)
-                entry.category = ctx.default_category
-                if ctx.default_category is None and "category" not in entry.columns:
-                    findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
-                                                 sheet=sheet.name, dataset="ledger"))
-            deduper, kept = dedupers[match.dataset], parts[match.dataset]
-            outcome = {"duplicates": 0, "conflicts": 0}
-
-            def on_records(records: list[dict], deduper=deduper, kept=kept, outcome=outcome) -> None:
-                table, duplicates, conflicts = deduper.add(records, findings)
-                kept.append(table)
-                outcome["duplicates"] += duplicates
-                outcome["conflicts"] += conflicts
-
-            rows = process_sheet(sheet.rows, match, ctx, on_records, sheet.merged)
-            _count_sheet(entry, rows, **outcome)
-            if rows.categories:
-                entry.category = "、".join(sorted(rows.categories))
-            findings.extend(rows.findings)
-        has_data = any(e.dataset for e in entries if e.path == rel)
-        for entry, why in unknown:
-            # an instructions sheet beside data is not a problem; a file of instructions only is
-            not_data = has_data and any(fnmatch.fnmatch(entry.sheet, p) for p in limits.instruction_sheets)
-            entry.error = _error(findings, "sheet_not_data" if not_data else "unknown_dataset", rel, entry.sheet, why)
+            entries.extend(file_result.entries)
+            findings.extend(file_result.findings)
+            for chunk in file_result.candidates:
+                entry = file_result.entries[chunk.entry]
+                table, duplicates, conflicts = dedupers[chunk.dataset].mark(chunk, findings)
+                parts[chunk.dataset].append(table)
+                _move_duplicates(entry, duplicates, conflicts)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
 
     tables = {name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
               for name in DATASETS}
+    warnings = Counter((f.file, f.sheet) for f in findings if f.level not in (REJECT, ERROR))
     for entry in entries:
         if not entry.error:
-            entry.warnings = sum(1 for f in findings if f.file == entry.path and f.sheet == entry.sheet
-                                 and f.level not in (REJECT, ERROR))
+            entry.warnings = warnings[(entry.path, entry.sheet)]
 
     outputs = _write_outputs(workspace, year, tables, findings)
     from landaudit.track import list_snapshots, write_snapshot
@@ -246,6 +307,38 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     result = IngestResult(year, entries, findings, tables, outputs, digests)
     write_json(workspace.processed_year(year) / "ingest_report.json", result.report())
     return result
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _worker_pool(jobs: int):
+    """Two spawned workers at most: a fresh interpreter each (never a fork of this one, which may
+    hold DuckDB or Arrow threads)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=min(2, jobs), mp_context=multiprocessing.get_context("spawn"))
+
+
+def _worker_result(future, rel: str, findings: list[Finding]) -> FileResult | None:
+    """A worker's result; None when the worker died (killed, out of memory): the file is reported."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return None
+
+
+def _row_digest(record: dict, value_keys: list[str]) -> bytes:
+    """16 bytes standing for every canonical value of a row: equal digests mean identical rows."""
+    values = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, value_keys))
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
 
 
 def _sha256(path: Path, *, limit: int) -> tuple[str | None, int | None]:
@@ -275,14 +368,11 @@ def _error_entry(rel: str, sheet: str | None, fmt: str | None, code: str, findin
     return entry
 
 
-def _count_sheet(entry: SheetEntry, rows: SheetRows, *, duplicates: int, conflicts: int) -> None:
-    """Duplicates count as skipped (kind duplicate), conflicting duplicates as rejected (SPEC §2)."""
+def _count_sheet(entry: SheetEntry, rows: SheetRows) -> None:
     entry.rows_total = rows.rows_total
-    entry.rows_rejected = len(rows.rejected_rows) + conflicts
-    entry.rows_accepted = rows.accepted - duplicates - conflicts
+    entry.rows_rejected = len(rows.rejected_rows)
+    entry.rows_accepted = rows.accepted
     entry.skipped = dict(rows.skipped)
-    if duplicates:
-        entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + duplicates
     entry.rows_skipped = sum(entry.skipped.values())
 
 
@@ -296,41 +386,50 @@ def _record_key(name: str, record: dict) -> tuple:
 
 
 class Deduper:
-    """SPEC §4 over a whole dataset, fed sheet by sheet in (file, sheet, row) order: identical rows
-    are merged (skipped, kind duplicate); a row with the same key but different values is rejected
-    and listed for checking, the first kept. Only keys and 16-byte digests of the rows seen are
-    held, so a sheet's records can become a compact Arrow table at once (memory at 1M parcels)."""
+    """SPEC §4 over a whole dataset, fed in (file, sheet, row) order: identical rows are merged
+    (skipped, kind duplicate); a row with the same key but different values is rejected and listed
+    for checking, the first kept. Only keys and 16-byte digests of the rows seen are held."""
 
-    def __init__(self, name: str, schema: pa.Schema):
-        self.name, self.schema = name, schema
-        self.value_keys = [k for k in schema.names if not k.startswith("source_")]
+    def __init__(self, name: str):
+        self.name = name
         self.first_by_key: dict[tuple, str] = {}
         self.digests: set[bytes] = set()
 
-    def add(self, records: list[dict], findings: list[Finding]) -> tuple[pa.Table, int, int]:
-        """The new distinct records as a table, and how many were duplicates and conflicts."""
-        kept, duplicates, conflicts = [], 0, 0
-        for record in records:
-            # every canonical value in schema order: equal digests mean identical rows
-            values = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, self.value_keys))
-            digest = hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
+    def mark(self, chunk: Candidates, findings: list[Finding]) -> tuple[pa.Table, int, int]:
+        """The chunk's new distinct rows, and how many were duplicates and conflicts."""
+        files = chunk.table.column("source_file").to_pylist()
+        sheets = chunk.table.column("source_sheet").to_pylist()
+        rows = chunk.table.column("source_row").to_pylist()
+        keep, duplicates, conflicts = [], 0, 0
+        for i, (digest, key) in enumerate(zip(chunk.digests, chunk.keys, strict=True)):
             if digest in self.digests:
                 duplicates += 1
+                keep.append(False)
                 continue
-            key = _record_key(self.name, record)
             where = self.first_by_key.get(key)
             if where is not None:
                 conflicts += 1
-                findings.append(make_finding(REJECT, "duplicate_conflict", file=record["source_file"],
-                                             sheet=record["source_sheet"], row=record["source_row"],
-                                             value=" ".join(str(k) for k in key[1:]), detail=where,
-                                             dataset=self.name))
+                keep.append(False)
+                findings.append(make_finding(REJECT, "duplicate_conflict", file=files[i], sheet=sheets[i],
+                                             row=rows[i], value=" ".join(str(k) for k in key[1:]),
+                                             detail=where, dataset=self.name))
                 continue
             self.digests.add(digest)
-            self.first_by_key[key] = (f"{record['source_file']} 工作表“{record['source_sheet']}”"
-                                      f"第 {record['source_row']} 行")
-            kept.append(record)
-        return _to_table(kept, self.schema), duplicates, conflicts
+            self.first_by_key[key] = f"{files[i]} 工作表“{sheets[i]}”第 {rows[i]} 行"
+            keep.append(True)
+        table = chunk.table if all(keep) else chunk.table.filter(pa.array(keep, pa.bool_()))
+        return table, duplicates, conflicts
+
+
+def _move_duplicates(entry: SheetEntry, duplicates: int, conflicts: int) -> None:
+    """Duplicates count as skipped (kind duplicate), conflicting duplicates as rejected (SPEC §2)."""
+    if duplicates:
+        entry.rows_accepted -= duplicates
+        entry.rows_skipped += duplicates
+        entry.skipped[DUPLICATE] = entry.skipped.get(DUPLICATE, 0) + duplicates
+    if conflicts:
+        entry.rows_accepted -= conflicts
+        entry.rows_rejected += conflicts
 
 
 def _to_table(records: list[dict], schema: pa.Schema) -> pa.Table:
