@@ -246,9 +246,9 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     """Read every file of the year, write the Parquet files and the report; return the result.
     `progress(done, total, path)` is called after each file.
 
-    Files of at least `ingest.isolate_file_mb` are read in worker processes (two at a time, the
-    machine's two cores): a big workbook's cells then never share a process with another's, and
-    the results are merged in file order exactly as if read here."""
+    Files of at least `ingest.isolate_file_mb` are read in worker processes (`ingest.workers` at a
+    time): a big workbook's cells then never share a process with another's, and the results are
+    merged in file order exactly as if read here."""
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     specs = config.dataset_specs
@@ -263,7 +263,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     usable = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in limits.skip_files)]
     big = [p for p in usable if _size(p) >= limits.isolate_file_mb * 1_048_576
            and _size(p) <= limits.max_file_mb * 1_048_576]
-    pool = _worker_pool(len(big)) if big else None
+    pool = _worker_pool(min(len(big), limits.workers)) if big else None
     futures = {p: pool.submit(_read_in_worker, str(workspace.root), str(p), workspace.relative(p), encoding)
                for p in big} if pool else {}
     digests: dict[str, tuple[str, int]] = {}
@@ -316,13 +316,13 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _worker_pool(jobs: int):
-    """Two spawned workers at most: a fresh interpreter each (never a fork of this one, which may
-    hold DuckDB or Arrow threads)."""
+def _worker_pool(workers: int):
+    """Spawned workers: a fresh interpreter each (never a fork of this one, which may hold DuckDB
+    or Arrow threads)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=min(2, jobs), mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"))
 
 
 def _worker_result(future, rel: str, findings: list[Finding]) -> FileResult | None:
