@@ -25,6 +25,18 @@ from landaudit.export.workbook import ListWorkbook
 from landaudit.workspace import Workspace, atomic_write
 
 NEEDED = ("parcels", "ledger_items", "kpis", "unlinked", "rating_policies", "rejects", "quality")
+# The parcel columns the lists, 汇总 and 待核实 use (lists.py, summary.py): reading only these halves
+# the memory of an export at 1M parcels.
+PARCEL_COLUMNS = (
+    "parcel_code", "township", "zone", "location", "right_holder", "village", "area_mu", "ownership", "land_use",
+    "conforms_to_plan", "legal_procedures", "plot_ratio", "building_year", "building_condition", "n_enterprises",
+    "enterprise_names", "credit_codes", "idle", "tax", "tax_per_mu", "va_per_mu", "labour_productivity",
+    "energy_productivity", "emission_productivity", "rd_intensity", "n_overdue", "n_petitions", "low_efficiency",
+    "scattered_polluting", "collective_problem", "open_major_hazard", "failed_rectification",
+    "low_efficiency_reasons", "scattered_reasons", "collective_reasons", "reasons", "batch", "batch_rule", "rating",
+    "rating_group", "rating_score", "rating_rank", "rating_group_size", "exempt_names",
+    "source_file", "source_sheet", "source_row",
+)
 
 
 @dataclass
@@ -65,7 +77,8 @@ def load_export_data(workspace: Workspace, year: int) -> ExportData:
     if missing:
         raise UsageError(f"{folder} 中缺少 {'、'.join(m + '.parquet' for m in missing)}：请先运行 "
                          f"landaudit ingest 和 landaudit classify --year {year}")
-    tables = {n: pq.read_table(folder / f"{n}.parquet").to_pylist() for n in NEEDED}
+    tables = {n: pq.read_table(folder / f"{n}.parquet", columns=list(PARCEL_COLUMNS) if n == "parcels" else None)
+              .to_pylist() for n in NEEDED}
     parcels = tables["parcels"]
     by_code = {p["parcel_code"]: p for p in parcels}
     items = []

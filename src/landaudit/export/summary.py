@@ -104,10 +104,15 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
     header([h for h, _ in TOWNSHIP_HEADERS])
     kinds = [formats.of(k) for _, k in TOWNSHIP_HEADERS]
     first_town_row = row
-    names = sorted({p["township"] for p in parcels})
-    for name in names:
-        town_items = [i for i in items if name in i["townships"]]
-        for col, value in enumerate(_township_line(name, [p for p in parcels if p["township"] == name], town_items)):
+    by_town: dict[str, list[dict]] = {}
+    items_by_town: dict[str, list[dict]] = {}
+    for p in parcels:
+        by_town.setdefault(p["township"], []).append(p)
+    for i in items:
+        for town in i["townships"]:
+            items_by_town.setdefault(town, []).append(i)
+    for name in sorted(by_town):
+        for col, value in enumerate(_township_line(name, by_town[name], items_by_town.get(name, []))):
             write_value(ws, row, col, value, kinds[col])
         row += 1
     last_town_row = row - 1
