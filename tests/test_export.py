@@ -125,6 +125,13 @@ def test_summary_counts_equal_the_list_rows_and_charts_exist(exported):
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         assert len(charts) == 2
         assert b"c:barChart" in z.read(charts[0])
+        # the stacked chart's four series are the 四个一批 columns J..M of 汇总 (headers checked here)
+        import re
+
+        refs = sorted(set(re.findall(r"<c:f>[^!]+!\$([A-Z])\$", z.read(charts[0]).decode())))
+        assert refs == ["A", "J", "K", "L", "M"]
+    headers = next(r for r in cells if r[0] == "镇乡（街道）")
+    assert headers[9:13] == ["整治提升（宗）", "拆除重建（宗）", "功能转型（宗）", "关停退出（宗）"]
 
 
 def test_per_township_workbooks_hold_only_their_rows(exported):

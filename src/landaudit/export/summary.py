@@ -159,29 +159,30 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
 def _charts(book, ws, at_row: int, first_town_row: int, last_town_row: int, first_rating_row: int,
             last_rating_row: int) -> None:
     """Native charts: parcels per batch by township (stacked), and the A/B/C/D distribution."""
-    name = ws.get_name()
     if last_town_row >= first_town_row:
-        chart = book.add_chart({"type": "column", "subtype": "stacked"})
-        batch_col = 9   # first 四个一批 column in TOWNSHIP_HEADERS
-        for offset, batch in enumerate(BATCHES):
-            col = batch_col + offset
-            chart.add_series({
-                "name": batch,
-                "categories": [name, first_town_row, 0, last_town_row, 0],
-                "values": [name, first_town_row, col, last_town_row, col],
-            })
-        chart.set_title({"name": "各镇乡（街道）四个一批地块数"})
-        chart.set_y_axis({"name": "地块数（宗）"})
-        chart.set_size({"width": 760, "height": 360})
+        first_batch_col = [h for h, _ in TOWNSHIP_HEADERS].index(f"{BATCHES[0]}（宗）")
+        series = [(batch, first_batch_col + offset) for offset, batch in enumerate(BATCHES)]
+        chart = _column_chart(book, ws, series, first_town_row, last_town_row, "各镇乡（街道）四个一批地块数",
+                              stacked=True, size=(760, 360))
         ws.insert_chart(at_row, 0, chart)
-    rating_chart = book.add_chart({"type": "column"})
-    for col, label in ((1, "规上"), (2, "规下")):
-        rating_chart.add_series({
+    chart = _column_chart(book, ws, [("规上", 1), ("规下", 2)], first_rating_row, last_rating_row,
+                          "亩均效益综合评价等级分布", stacked=False, size=(520, 320))
+    ws.insert_chart(at_row, 6, chart, {"x_offset": 240})
+
+
+def _column_chart(book, ws, series: list[tuple[str, int]], first_row: int, last_row: int, title: str,
+                  *, stacked: bool, size: tuple[int, int]):
+    """A column chart over rows first_row..last_row of the 汇总: categories in column A, one
+    series per (name, column)."""
+    name = ws.get_name()
+    chart = book.add_chart({"type": "column", **({"subtype": "stacked"} if stacked else {})})
+    for label, col in series:
+        chart.add_series({
             "name": label,
-            "categories": [name, first_rating_row, 0, last_rating_row, 0],
-            "values": [name, first_rating_row, col, last_rating_row, col],
+            "categories": [name, first_row, 0, last_row, 0],
+            "values": [name, first_row, col, last_row, col],
         })
-    rating_chart.set_title({"name": "亩均效益综合评价等级分布"})
-    rating_chart.set_y_axis({"name": "地块数（宗）"})
-    rating_chart.set_size({"width": 520, "height": 320})
-    ws.insert_chart(at_row, 6, rating_chart, {"x_offset": 240})
+    chart.set_title({"name": title})
+    chart.set_y_axis({"name": "地块数（宗）"})
+    chart.set_size({"width": size[0], "height": size[1]})
+    return chart
