@@ -109,7 +109,7 @@ class IngestSettings(Strict):
     max_uncompressed_mb: float = Field(default=2000, gt=0)
     header_search_rows: int = Field(default=20, ge=1, le=200)
     max_sheet_cells: int = Field(default=50_000_000, gt=0)
-    isolate_file_mb: float = Field(default=30, ge=0)
+    isolate_file_mb: float = Field(default=1, ge=0)
     workers: int = Field(default=2, ge=1, le=16)
     skip_files: list[str] = []
     instruction_sheets: list[str] = []

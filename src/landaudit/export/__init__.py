@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from landaudit.arrow import without_pandas
 from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
 from landaudit.export.cells import XLSX_MAX_ROWS, safe_file_stem
@@ -211,6 +212,7 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     from landaudit.classify import default_scope
     from landaudit.export.sendback import write_sendback
 
+    without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     scope = scope or default_scope(config, year)

@@ -13,11 +13,14 @@ by `cells.safe_text` (no formulas, no XML-illegal characters) and is XML-escaped
 from __future__ import annotations
 
 import math
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import repeat
 from pathlib import Path
 
 from landaudit.export.cells import safe_text
@@ -76,77 +79,130 @@ def _value_body(value: object) -> str | None:
     return _text_body(value)
 
 
-def _column_bodies(column: list) -> list[str | None]:
-    """Cell bodies of (a chunk of) one column. Text repeats a lot (镇街, 是/否, 责任单位, batch
-    names): each distinct string is escaped once per column chunk."""
+def _column_cells(column: list, letter: str, style: int, row_numbers: list[str]) -> list[str]:
+    """The <c> elements of (a chunk of) one column, "" for an empty cell. Text repeats a lot
+    (镇街, 是/否, 责任单位, batch names): each distinct string is escaped once per column chunk."""
     cache: dict[str, str] = {}
+    head, style_attr = f'<c r="{letter}', f'" s="{style}"'
     out = []
-    for v in column:
+    append = out.append
+    for r, v in zip(row_numbers, column, strict=True):
         if v is None:
-            out.append(None)
-        elif type(v) is float:
-            out.append(f"><v>{v!r}</v></c>" if math.isfinite(v) else None)
+            append("")
+            continue
+        if type(v) is float:
+            body = f"><v>{v!r}</v></c>" if math.isfinite(v) else None
         elif type(v) is str:
             body = cache.get(v)
             if body is None:
                 body = cache[v] = _text_body(v) or ""
-            out.append(body or None)
         else:
-            out.append(_value_body(v))
+            body = _value_body(v)
+        append(head + r + style_attr + body if body else "")
     return out
 
 
-def _row_chunks(job: PendingRows, styles: list[int], rows_per_chunk: int = 20_000) -> Iterator[str]:
-    """The sheet's <row> elements, 20,000 rows at a time (cell bodies of a 1M-row list would
-    otherwise all be alive at once)."""
+def _row_chunks(job: PendingRows, styles: list[int], rows_per_chunk: int = 5_000) -> Iterator[str]:
+    """The sheet's <row> elements, 5,000 rows at a time (cells of a 1M-row list would otherwise
+    all be alive at once). Cells are made a column at a time and joined into rows in C."""
     letters = _column_letters(job.last_col + 1)
     seq_style, styles = styles[0], styles[1:]
     n = len(job.columns[0]) if job.columns else 0
     for start in range(0, n, rows_per_chunk):
-        bodies = [_column_bodies(column[start:start + rows_per_chunk]) for column in job.columns]
-        batch: list[str] = []
-        for i in range(len(bodies[0])):
-            r = job.first_row + start + i + 1                 # Excel row number
-            cells = [f'<row r="{r}"><c r="A{r}" s="{seq_style}"><v>{job.first_number + start + i}</v></c>']
-            for c, column in enumerate(bodies):
-                body = column[i]
-                if body is not None:
-                    cells.append(f'<c r="{letters[c + 1]}{r}" s="{styles[c]}"{body}')
-            cells.append("</row>")
-            batch.append("".join(cells))
-        yield "".join(batch)
+        stop = min(n, start + rows_per_chunk)
+        first = job.first_row + start + 1                     # Excel row number of the chunk's first row
+        numbers = [str(r) for r in range(first, first + stop - start)]
+        heads = [f'<row r="{r}"><c r="A{r}" s="{seq_style}"><v>{job.first_number + start + i}</v></c>'
+                 for i, r in enumerate(numbers)]
+        cells = [_column_cells(column[start:stop], letters[c + 1], styles[c], numbers)
+                 for c, column in enumerate(job.columns)]
+        yield "".join(map("".join, zip(heads, *cells, repeat("</row>", stop - start), strict=True)))
 
 
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 
 
 def inject_rows(source: Path, target: Path, jobs: list[PendingRows]) -> None:
-    """Copy the xlsx at `source` to `target`, adding each job's rows to its sheet."""
+    """Copy the xlsx at `source` to `target`, adding each job's rows to its sheet. Rows are built
+    here while a second thread deflates and writes what is ready (zlib releases the GIL)."""
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     by_file = {f"xl/worksheets/sheet{job.sheet_index + 1}.xml": job for job in jobs}
     # compresslevel 1: the sheets are most of the bytes; deflate at level 6 costs three times the
     # time for a file about 15% smaller.
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            job = by_file.get(info.filename)
-            if job is None or not job.columns or not job.columns[0]:
-                zout.writestr(info, data)
-                continue
-            n = len(job.columns[0])
-            last = xl_rowcol_to_cell(job.first_row + n - 1, job.last_col)
-            data = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>'.encode(), data, count=1)
-            head, tail = data.split(b"</sheetData>", 1)
-            styles = [fmt.xf_index if fmt is not None and fmt.xf_index is not None else 0 for fmt in job.formats]
-            out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            out_info.compress_type = zipfile.ZIP_DEFLATED
-            if hasattr(out_info, "compress_level"):       # Python ≥ 3.13
-                out_info.compress_level = 1
-            else:
-                out_info._compresslevel = 1
-            with zout.open(out_info, "w", force_zip64=True) as out:
-                out.write(head)
+        writer = _ZipWriter(zout)
+        try:
+            for info in zin.infolist():
+                data = zin.read(info)
+                job = by_file.get(info.filename)
+                if job is None or not job.columns or not job.columns[0]:
+                    writer.put("copy", info, data)
+                    continue
+                n = len(job.columns[0])
+                last = xl_rowcol_to_cell(job.first_row + n - 1, job.last_col)
+                data = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>'.encode(), data, count=1)
+                head, tail = data.split(b"</sheetData>", 1)
+                styles = [fmt.xf_index if fmt is not None and fmt.xf_index is not None else 0 for fmt in job.formats]
+                out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                out_info.compress_type = zipfile.ZIP_DEFLATED
+                if hasattr(out_info, "compress_level"):       # Python ≥ 3.13
+                    out_info.compress_level = 1
+                else:
+                    out_info._compresslevel = 1
+                writer.put("open", out_info)
+                writer.put("data", head)
                 for chunk in _row_chunks(job, styles):
-                    out.write(chunk.encode("utf-8"))
-                out.write(b"</sheetData>" + tail)
+                    writer.put("data", chunk.encode("utf-8"))
+                writer.put("data", b"</sheetData>" + tail)
+                writer.put("close")
+        finally:
+            writer.finish()
+
+
+class _ZipWriter:
+    """Writes zip members on a thread of its own, in the order given. A few pieces wait at most
+    (memory); the first write error (disk full) is raised in the caller at its next put or at
+    finish."""
+
+    def __init__(self, zout: zipfile.ZipFile):
+        self.zout = zout
+        self.queue: queue.Queue = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="landaudit-zip", daemon=True)
+        self.thread.start()
+
+    def put(self, kind: str, *args) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((kind, *args))
+
+    def finish(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _work(self) -> None:
+        member = None
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue                                  # drain: the caller raises at its next put
+            kind, *args = item
+            try:
+                if kind == "copy":
+                    self.zout.writestr(*args)
+                elif kind == "open":
+                    member = self.zout.open(args[0], "w", force_zip64=True)
+                elif kind == "data":
+                    member.write(args[0])
+                else:
+                    member.close()
+                    member = None
+            except BaseException as exc:                  # noqa: BLE001 — re-raised in the caller
+                self.error = exc
+        if member is not None:                            # the caller stopped half-way through a sheet
+            try:
+                member.close()
+            except BaseException as exc:                  # noqa: BLE001
+                self.error = self.error or exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 
 # Column kinds → number formats in workbook.py
 TEXT, MU, WAN, PER_MU, PCT, INT, DATE, SCORE, RATIO = (
@@ -22,6 +23,12 @@ class Column:
 
     def get(self, row: dict) -> object:
         return row.get(self.value) if isinstance(self.value, str) else self.value(row)
+
+    def values(self, rows: list[dict]) -> list:
+        """The column's value for every row (a loop in C for plain keys: 1.1M cells at city scale)."""
+        if isinstance(self.value, str):
+            return list(map(dict.get, rows, repeat(self.value)))
+        return list(map(self.value, rows))
 
 
 @dataclass(frozen=True)

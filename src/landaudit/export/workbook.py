@@ -88,7 +88,7 @@ class ListWorkbook:
         Returns the sheet names written (at least one, even for an empty list)."""
         formats = self.formats
         per_sheet = max_rows - HEADER_ROWS
-        values = [[c.get(r) for r in rows] for c in columns]          # column-wise
+        values = [c.values(rows) for c in columns]                    # column-wise
         widths = [column_width("序号", [len(rows)])] + [
             column_width(c.header, values[i][:500]) for i, c in enumerate(columns)]
         kinds = [formats.of(INT)] + [formats.of(c.kind) for c in columns]
