@@ -8,6 +8,7 @@ All normalisers are idempotent: normalising a normalised value gives it back unc
 from __future__ import annotations
 
 import math
+import operator
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -259,14 +260,22 @@ CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
+_CREDIT_VALUES = {ch: i for i, ch in enumerate(CREDIT_ALPHABET)}
+
+
 def credit_check_char(first17: str) -> str:
     """GB 32100-2015 check character for the first 17 characters."""
-    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(first17, CREDIT_WEIGHTS, strict=True))
+    if len(first17) != len(CREDIT_WEIGHTS):
+        raise ValueError(f"expected 17 characters, got {len(first17)}")
+    try:
+        total = sum(map(operator.mul, map(_CREDIT_VALUES.__getitem__, first17), CREDIT_WEIGHTS))
+    except KeyError as missing:
+        raise ValueError(f"{missing} is not a credit-code character") from None
     return CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
 def credit_code_valid(code: str | None) -> bool:
-    if code is None or len(code) != 18 or any(ch not in CREDIT_ALPHABET for ch in code):
+    if code is None or len(code) != 18 or not _CREDIT_VALUES.keys() >= set(code):
         return False
     return credit_check_char(code[:17]) == code[17]
 

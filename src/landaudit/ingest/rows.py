@@ -225,19 +225,13 @@ def _normalise_chunk(data: list[tuple[int, list]], normalisers: list, headers: d
     values: dict[str, list] = {}
     for column, normalise in normalisers:
         results = []
-        for excel_row, cells in data:
-            raw = cells[column.index] if column.index < len(cells) else None
-            if raw == "" or raw is None:
-                results.append(None)
-                continue
-            try:
-                results.append(normalise(raw))
-            except n.CellError as err:
-                results.append(None)
+        for excel_row, raw, value in _normalised_cells(data, column, normalise):
+            results.append(None if isinstance(value, n.CellError) else value)
+            if isinstance(value, n.CellError):
                 level = REJECT if column.field.required else WARNING
                 if level == REJECT:
                     out.rejected_rows.add(excel_row)
-                out.findings.append(ctx.finding(level, err.code, row=excel_row, column=column.header,
+                out.findings.append(ctx.finding(level, value.code, row=excel_row, column=column.header,
                                                 value=_text(raw), detail=_choices(column.field)))
         values[column.field.name] = results
 
@@ -253,6 +247,34 @@ def _normalise_chunk(data: list[tuple[int, list]], normalisers: list, headers: d
         record["source_file"], record["source_sheet"], record["source_row"] = ctx.file, ctx.sheet, excel_row
         records.append(record)
     return records
+
+
+_MISS = object()
+
+
+def _normalised_cells(data: list[tuple[int, list]], column, normalise: Callable[[object], object]):
+    """(Excel row, raw cell, value or CellError) for one column. A column's values repeat a lot (镇街,
+    权属, 是/否, 土地用途): each distinct raw value is normalised once, until the column proves to be
+    mostly distinct (codes, names), when the memo is dropped. Lists (parcel_codes) are never shared."""
+    memo: dict | None = None if column.field.type == "parcel_codes" else {}
+    index = column.index
+    for seen, (excel_row, cells) in enumerate(data, start=1):
+        raw = cells[index] if index < len(cells) else None
+        if raw == "" or raw is None:
+            yield excel_row, raw, None
+            continue
+        key = (raw.__class__, raw)                 # 1, 1.0 and True are equal keys otherwise
+        value = _MISS if memo is None else memo.get(key, _MISS)
+        if value is _MISS:
+            try:
+                value = normalise(raw)
+            except n.CellError as err:
+                value = err
+            if memo is not None:
+                memo[key] = value
+                if seen == 2_000 and len(memo) > 1_000:
+                    memo = None
+        yield excel_row, raw, value
 
 
 def _check_row(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
