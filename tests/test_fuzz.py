@@ -452,3 +452,63 @@ def test_write_value_never_writes_a_formula(values):
                 assert got == ""                                 # write_value leaves nan/inf empty
         else:
             assert got == safe_text(value)
+
+
+@given(texts=st.lists(st.one_of(any_text, long_text, st.sampled_from(["a\x00b", "\x00", " 陶朱街道", "a&b<c>", ""])),
+                      max_size=12, unique=True))
+@bounded(EXAMPLES["safe_text"])
+def test_text_bodies_in_bulk_equal_one_at_a_time(texts):
+    """fastrows escapes a column's distinct texts in one pass (issue 7); it must write exactly what
+    the per-value path writes, separators, illegal characters and Excel's cell limit included."""
+    from landaudit.export.fastrows import _text_bodies, _text_body
+
+    assert _text_bodies(texts) == [_text_body(t) or "" for t in texts]
+
+
+@given(cells=st.lists(st.one_of(raw_values, st.sampled_from([1, 1.0, True, 0, 0.0, False, "1", "是"])),
+                      max_size=30),
+       name=st.sampled_from(sorted(NORMALISERS)))
+@bounded(EXAMPLES["normalisers"])
+def test_memoised_column_normalising_equals_cell_by_cell(cells, name):
+    """ingest normalises each distinct raw value of a column once (issue 7); 1, 1.0 and True are
+    different raw values, and an error is reported on every row that holds the bad value."""
+    from types import SimpleNamespace
+
+    from landaudit.ingest.rows import _normalised_cells
+
+    normalise = NORMALISERS[name]
+    column = SimpleNamespace(index=0, field=SimpleNamespace(type="text"))
+    data = [(row, [raw]) for row, raw in enumerate(cells * 2, start=3)]     # every value repeats
+
+    def comparable(value):
+        if isinstance(value, n.CellError):
+            return ("error", value.code)
+        if isinstance(value, float) and math.isnan(value):
+            return "nan"
+        return None if value is None else (type(value), value)
+
+    def direct(raw):
+        if raw == "" or raw is None:
+            return None
+        try:
+            return comparable(normalise(raw))
+        except n.CellError as err:
+            return comparable(err)
+
+    got = [(row, comparable(value)) for row, _raw, value in _normalised_cells(data, column, normalise)]
+    assert got == [(row, direct(raw)) for row, (raw,) in data]
+
+
+def test_memo_is_dropped_for_a_mostly_distinct_column_and_results_stay_the_same():
+    """After 2,000 rows with more than 1,000 distinct values the memo is dropped (codes, names);
+    errors after that point are still reported on their own rows."""
+    from types import SimpleNamespace
+
+    from landaudit.ingest.rows import _normalised_cells
+
+    column = SimpleNamespace(index=0, field=SimpleNamespace(type="number"))
+    raws = [f"{i}.5" for i in range(2_500)] + ["abc", "12", "abc"]
+    out = list(_normalised_cells([(row, [raw]) for row, raw in enumerate(raws, start=3)], column, n.parse_number))
+    assert [v for _, _, v in out[:3]] == [0.5, 1.5, 2.5]
+    assert [(row, raw) for row, raw, v in out if isinstance(v, n.CellError)] == [(2503, "abc"), (2505, "abc")]
+    assert out[2504 - 3][2] == 12.0

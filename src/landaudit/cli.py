@@ -6,6 +6,7 @@ Heavy libraries (pandas, pyarrow, duckdb, xlsxwriter) are imported inside the co
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from contextlib import contextmanager
@@ -630,6 +631,10 @@ def main() -> None:
     # Narrow terminals and cron logs: rich decides colour by TTY; keep a sane width without one.
     if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
         console.width = 160
+    # A run makes millions of small dicts and strings and almost no reference cycles; Python's
+    # default (a young-generation collection every 700 allocations) spent 5-8% of a city-scale run
+    # scanning them (issue 7, docs/benchmarks.md). Cycles are still collected, just less often.
+    gc.set_threshold(50_000, 20, 100)
     app()
 
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 FORMULA_STARTS = frozenset("=+-@＝＋－＠\t\r")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+XML_ILLEGAL_EXCEPT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")  # NUL: a separator
 _SHEET_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
 MAX_SHEET_NAME = 31
 MAX_CELL_CHARS = 32767
@@ -69,11 +70,19 @@ def display_width(value: object) -> int:
     else:
         text = str(value)
     longest = max(text.split("\n"), key=len) if "\n" in text else text
+    if longest.isascii():
+        return len(longest)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in longest)
 
 
 def column_width(header: str, values: list, *, minimum: int = 6, maximum: int = 50) -> float:
-    widest = max([display_width(header)] + [display_width(v) for v in values[:500]])
+    """From the header and the first 500 values (each distinct one measured once)."""
+    sample = values[:500]
+    try:
+        sample = set(sample)
+    except TypeError:                      # lists (parcel codes) are not hashable
+        pass
+    widest = max([display_width(header)] + [display_width(v) for v in sample])
     return float(max(minimum, min(maximum, widest + 2)))
 
 

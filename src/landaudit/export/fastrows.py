@@ -23,7 +23,7 @@ from datetime import date, datetime
 from itertools import repeat
 from pathlib import Path
 
-from landaudit.export.cells import safe_text
+from landaudit.export.cells import FORMULA_STARTS, MAX_CELL_CHARS, XML_ILLEGAL_EXCEPT_NUL, safe_text
 
 _EPOCH = datetime(1899, 12, 30)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -79,10 +79,30 @@ def _value_body(value: object) -> str | None:
     return _text_body(value)
 
 
+def _text_bodies(texts: list[str]) -> list[str]:
+    """Cell bodies ("" for empty) of many distinct strings at once: the XML cleaning and escaping
+    run over one joined string (C speed) instead of once per value; same result as `_text_body`."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1 or max(map(len, texts), default=0) >= MAX_CELL_CHARS:
+        return [_text_body(t) or "" for t in texts]      # a value holds the separator, or is huge
+    bodies = []
+    for text in XML_ILLEGAL_EXCEPT_NUL.sub("", joined).translate(_ESCAPES).split("\x00"):
+        if not text:
+            bodies.append("")
+            continue
+        if text[0] in FORMULA_STARTS:
+            text = "'" + text
+        space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+        bodies.append(f' t="inlineStr"><is><t{space}>{text}</t></is></c>')
+    return bodies
+
+
 def _column_cells(column: list, letter: str, style: int, row_numbers: list[str]) -> list[str]:
     """The <c> elements of (a chunk of) one column, "" for an empty cell. Text repeats a lot
-    (镇街, 是/否, 责任单位, batch names): each distinct string is escaped once per column chunk."""
-    cache: dict[str, str] = {}
+    (镇街, 是/否, 责任单位, batch names): each distinct string is escaped once per column chunk,
+    all of them together."""
+    texts = {v for v in column if type(v) is str}
+    text_bodies = dict(zip(texts, _text_bodies(list(texts)), strict=True)) if texts else {}
     head, style_attr = f'<c r="{letter}', f'" s="{style}"'
     out = []
     append = out.append
@@ -93,9 +113,7 @@ def _column_cells(column: list, letter: str, style: int, row_numbers: list[str])
         if type(v) is float:
             body = f"><v>{v!r}</v></c>" if math.isfinite(v) else None
         elif type(v) is str:
-            body = cache.get(v)
-            if body is None:
-                body = cache[v] = _text_body(v) or ""
+            body = text_bodies[v]
         else:
             body = _value_body(v)
         append(head + r + style_attr + body if body else "")

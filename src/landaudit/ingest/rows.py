@@ -269,7 +269,7 @@ def _normalised_cells(data: list[tuple[int, list]], column, normalise: Callable[
             try:
                 value = normalise(raw)
             except n.CellError as err:
-                value = err
+                value = err.with_traceback(None)   # kept in the memo: no frame cycle to keep alive
             if memo is not None:
                 memo[key] = value
                 if seen == 2_000 and len(memo) > 1_000:
