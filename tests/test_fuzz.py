@@ -500,7 +500,7 @@ def test_memoised_column_normalising_equals_cell_by_cell(cells, name):
 
 
 def test_memo_is_dropped_for_a_mostly_distinct_column_and_results_stay_the_same():
-    """After 2,000 rows with more than 1,000 distinct values the memo is dropped (codes, names);
+    """From 2,000 rows on, a column whose distinct values are more than half its rows loses its memo (codes, names);
     errors after that point are still reported on their own rows."""
     from types import SimpleNamespace
 

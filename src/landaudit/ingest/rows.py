@@ -272,7 +272,7 @@ def _normalised_cells(data: list[tuple[int, list]], column, normalise: Callable[
                 value = err.with_traceback(None)   # kept in the memo: no frame cycle to keep alive
             if memo is not None:
                 memo[key] = value
-                if seen == 2_000 and len(memo) > 1_000:
+                if seen >= 2_000 and len(memo) > seen // 2:
                     memo = None
         yield excel_row, raw, value
 
