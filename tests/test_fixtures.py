@@ -216,3 +216,40 @@ def test_files_read_in_worker_processes_give_the_same_result(tmp_path, all_fixtu
         assert isolated.tables[name].drop_columns([]).to_pylist() == tables[name]
     assert sorted(f.to_dict().items().__repr__() for f in isolated.findings) == \
         sorted(f.to_dict().items().__repr__() for f in together.findings)
+
+
+def test_streamed_workbook_rows_equal_the_whole_sheet_read_at_once(tmp_path):
+    """Workbook sheets are streamed (`iter_rows`, padded to column A) instead of converted whole
+    (`to_python`) to save memory at 1M parcels (issue 7): every fixture sheet gives the same rows,
+    and so does a sheet whose used range starts at C3, and an empty one."""
+    import python_calamine as calamine
+    import xlsxwriter
+
+    from landaudit.ingest.read import _sheet_rows
+
+    offset = tmp_path / "offset.xlsx"
+    book = xlsxwriter.Workbook(str(offset))
+    sheet = book.add_worksheet("偏移")
+    sheet.write(2, 2, "地块编码")
+    sheet.write(3, 4, 12.5)
+    sheet.write(5, 2, "330681001001GB00001")
+    book.add_worksheet("空表")
+    book.close()
+    padded = list(_sheet_rows(calamine.CalamineWorkbook.from_path(str(offset)).get_sheet_by_name("偏移")))
+    assert padded[2][2] == "地块编码" and padded[3][4] == 12.5 and len(padded) == 6 and len(padded[0]) == 5
+
+    books = [offset] + [p for p in sorted(FIXTURES.iterdir()) if p.suffix in (".xlsx", ".xls", ".ods")]
+    compared = 0
+    for path in books:
+        try:
+            book = calamine.CalamineWorkbook.from_path(str(path))
+        except Exception:          # the corrupt and encrypted fixtures
+            continue
+        for name in book.sheet_names:
+            try:
+                whole = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception:
+                continue
+            assert list(_sheet_rows(book.get_sheet_by_name(name))) == whole, (path.name, name)
+            compared += 1
+    assert compared >= 12

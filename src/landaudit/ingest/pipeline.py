@@ -26,7 +26,7 @@ from landaudit.findings import (
     make_finding,
 )
 from landaudit.ingest.header import SynonymIndex, find_header
-from landaudit.ingest.read import read_file
+from landaudit.ingest.read import ReadFailure, read_file
 from landaudit.ingest.rows import (
     DUPLICATE,
     SheetContext,
@@ -194,11 +194,12 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
     for sheet in result.sheets:
         entry = SheetEntry(rel, sheet.name, result.format, result.encoding, hidden=sheet.hidden)
         entries.append(entry)
-        if not any(str(v).strip() for row in sheet.rows for v in row if v is not None):
+        head = sheet.head(limits.header_search_rows + 1)     # a header is found among these
+        if not _has_text(head) and not _has_text(sheet.all_rows()):
             entry.error = _error(findings, "sheet_empty", rel, sheet.name)
             continue
         hint = f"{rel}/{sheet.name}"
-        match, why = find_header(sheet.rows, sheet.merged, specs, indexes,
+        match, why = find_header(head, sheet.merged, specs, indexes,
                                  search_rows=limits.header_search_rows, hint_text=hint)
         if match is None:
             unknown.append((entry, why))
@@ -214,7 +215,7 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
             if ctx.default_category is None and "category" not in entry.columns:
                 findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
                                              sheet=sheet.name, dataset="ledger"))
-        schema, index = schemas[match.dataset], len(entries) - 1
+        schema, index, first_chunk = schemas[match.dataset], len(entries) - 1, len(candidates)
         value_keys = [k for k in schema.names if not k.startswith("source_")]
 
         def on_records(records: list[dict], dataset=match.dataset, schema=schema, index=index,
@@ -223,7 +224,12 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
             keys = [_record_key(dataset, record) for record in records]
             candidates.append(Candidates(index, dataset, _to_table(records, schema), digests, keys))
 
-        rows = process_sheet(sheet.rows, match, ctx, on_records, sheet.merged)
+        try:
+            rows = process_sheet(sheet.all_rows(), match, ctx, on_records, sheet.merged)
+        except ReadFailure as failure:                    # a streaming sheet that failed half-way
+            del candidates[first_chunk:]
+            entry.error = _error(findings, failure.code, rel, sheet.name, failure.detail)
+            continue
         _count_sheet(entry, rows)
         if rows.categories:
             entry.category = "、".join(sorted(rows.categories))
@@ -234,6 +240,10 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
         not_data = has_data and any(fnmatch.fnmatch(entry.sheet, p) for p in limits.instruction_sheets)
         entry.error = _error(findings, "sheet_not_data" if not_data else "unknown_dataset", rel, entry.sheet, why)
     return FileResult(entries, findings, candidates)
+
+
+def _has_text(rows) -> bool:
+    return any(str(v).strip() for row in rows for v in row if v is not None)
 
 
 def _read_in_worker(root: str, path: str, rel: str, encoding: str | None) -> FileResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from landaudit.config import Config, DatasetSpec, FieldSpec
@@ -176,46 +176,67 @@ def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> C
     }[kind]
 
 
-def fill_merged_down(rows: list[list], merged: list, first_data_row: int) -> None:
-    """A cell merged down over data rows (a 镇街 written once for three parcels) holds its value
-    in every row it covers, as the department meant. Only vertical merges: a description merged
-    across columns must not leak into the neighbouring fields."""
+def fill_merged_down(rows: Iterable[list], merged: list, first_data_row: int) -> Iterator[list]:
+    """The rows, where a cell merged down over data rows (a 镇街 written once for three parcels)
+    holds its value in every row it covers, as the department meant. Only vertical merges: a
+    description merged across columns must not leak into the neighbouring fields."""
+    starts: dict[int, list[tuple[int, int]]] = {}
     for (r0, c0), (r1, _c1) in merged:
-        if r1 <= r0 or r0 < first_data_row or r0 >= len(rows) or c0 >= len(rows[r0]):
-            continue
-        value = rows[r0][c0]
-        for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
-            row = rows[r]
-            if c0 < len(row) and row[c0] in ("", None):
-                row[c0] = value
+        if r1 > r0 and r0 >= first_data_row:
+            starts.setdefault(r0, []).append((c0, r1))
+    active: list[tuple[int, int, object]] = []             # (column, last row, value)
+    for r, row in enumerate(rows):
+        if active:
+            active = [fill for fill in active if fill[1] >= r]
+            for c0, _r1, value in active:
+                if c0 < len(row) and row[c0] in ("", None):
+                    row[c0] = value
+        for c0, r1 in starts.get(r, ()):
+            if c0 < len(row):
+                active.append((c0, r1, row[c0]))
+        yield row
 
 
-def process_sheet(rows: list[list], match: HeaderMatch, ctx: SheetContext, on_records: Callable[[list[dict]], None],
-                  merged: list = ()) -> SheetRows:
+def process_sheet(rows: Iterable[list], match: HeaderMatch, ctx: SheetContext,
+                  on_records: Callable[[list[dict]], None], merged: list = ()) -> SheetRows:
     """Classify every row below the header; normalise the data rows column by column, a chunk at
-    a time, handing each chunk's accepted records to `on_records`."""
+    a time, handing each chunk's accepted records to `on_records`. `rows` (from row 1) is read
+    once, as a stream: only a chunk of data rows is held at a time."""
     out = SheetRows()
-    fill_merged_down(rows, merged, match.header_row)
     header = HeaderTexts.of(match)
-    data: list[tuple[int, list]] = []            # (Excel row number, cells)
-    last = len(rows)
-    while last > match.header_row and not any(_text(v) for v in rows[last - 1]):
-        last -= 1                                 # trailing empty rows are not rows at all
-    for index in range(match.header_row, last):
-        out.rows_total += 1
-        kind = skip_kind(rows[index], header)
-        if kind:
-            out.skip(kind)
-        else:
-            data.append((index + 1, rows[index]))
     headers = {c.field.name: c.header for c in match.columns}
     normalisers = [(c, _normaliser(c.field, ctx, c.unit)) for c in match.columns]
-    for start in range(0, len(data), CHUNK_ROWS):
-        records = _normalise_chunk(data[start:start + CHUNK_ROWS], normalisers, headers, match, ctx, out)
+    chunk: list[tuple[int, list]] = []            # (Excel row number, cells)
+    blanks = 0                                    # empty rows not counted yet: trailing ones are no rows at all
+
+    def flush() -> None:
+        records = _normalise_chunk(chunk, normalisers, headers, match, ctx, out)
         out.accepted += len(records)
         if ctx.dataset == "ledger":
             out.categories.update(r["category"] for r in records)
         on_records(records)
+        chunk.clear()
+
+    for index, row in enumerate(fill_merged_down(rows, merged, match.header_row)):
+        if index < match.header_row:
+            continue
+        kind = skip_kind(row, header)
+        if kind == BLANK:
+            blanks += 1
+            continue
+        if blanks:
+            out.rows_total += blanks
+            out.skipped[BLANK] = out.skipped.get(BLANK, 0) + blanks
+            blanks = 0
+        out.rows_total += 1
+        if kind:
+            out.skip(kind)
+            continue
+        chunk.append((index + 1, row))
+        if len(chunk) == CHUNK_ROWS:
+            flush()
+    if chunk:
+        flush()
     return out
 
 
