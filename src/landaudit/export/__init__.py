@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +71,39 @@ class ExportResult:
     list_rows: dict[str, int]
 
 
+class ParcelRow(namedtuple("ParcelRow", PARCEL_COLUMNS)):
+    """One parcel as the workbooks read it: `row["township"]` and `row.get("batch")` like a dict,
+    but a tuple underneath. At 1M parcels a dict per parcel (47 keys, ~2.3 KB) made export hold
+    4.6 GB; a tuple is ~0.4 KB."""
+
+    __slots__ = ()
+    _index = {name: i for i, name in enumerate(PARCEL_COLUMNS)}
+
+    def __getitem__(self, key):
+        return tuple.__getitem__(self, self._index[key] if type(key) is str else key)
+
+    def get(self, key, default=None):
+        i = self._index.get(key)
+        return default if i is None else tuple.__getitem__(self, i)
+
+    def keys(self):
+        return self._fields
+
+
+def _parcel_rows(table) -> list[ParcelRow]:
+    """The parcels as ParcelRows, built a column at a time. Text that repeats (镇街, 园区, file
+    names, batches, ratings) is shared, not one string object per parcel."""
+    columns = []
+    for name in PARCEL_COLUMNS:
+        column = table.column(name)
+        values = column.to_pylist()
+        if column.type == "string" and len(column.unique()) * 4 < len(values):
+            shared: dict = {}
+            values = [shared.setdefault(v, v) for v in values]
+        columns.append(values)
+    return list(map(ParcelRow._make, zip(*columns, strict=True)))
+
+
 def load_export_data(workspace: Workspace, year: int) -> ExportData:
     import pyarrow.parquet as pq
 
@@ -78,9 +112,8 @@ def load_export_data(workspace: Workspace, year: int) -> ExportData:
     if missing:
         raise UsageError(f"{folder} 中缺少 {'、'.join(m + '.parquet' for m in missing)}：请先运行 "
                          f"landaudit ingest 和 landaudit classify --year {year}")
-    tables = {n: pq.read_table(folder / f"{n}.parquet", columns=list(PARCEL_COLUMNS) if n == "parcels" else None)
-              .to_pylist() for n in NEEDED}
-    parcels = tables["parcels"]
+    parcels = _parcel_rows(pq.read_table(folder / "parcels.parquet", columns=list(PARCEL_COLUMNS)))
+    tables = {n: pq.read_table(folder / f"{n}.parquet").to_pylist() for n in NEEDED if n != "parcels"}
     by_code = {p["parcel_code"]: p for p in parcels}
     items = []
     for item in tables["ledger_items"]:
@@ -90,17 +123,43 @@ def load_export_data(workspace: Workspace, year: int) -> ExportData:
                       "township": first["township"] if first else None,
                       "zone": first["zone"] if first else None,
                       "townships": {by_code[c]["township"] for c in codes if c in by_code}})
-    sources = {(p["source_file"], p["source_sheet"], p["source_row"]): p["township"] for p in parcels}
-    for item in items:
-        if item["township"]:
-            sources[(item["source_file"], item["source_sheet"], item["source_row"])] = item["township"]
-    links = pq.read_table(folder / "links.parquet").to_pylist() if (folder / "links.parquet").is_file() else []
-    for link in links:
-        parcel = by_code.get(link["parcel_code"])
-        if parcel:
-            sources.setdefault((link["source_file"], link["source_sheet"], link["source_row"]), parcel["township"])
-    return ExportData(year, parcels, items, tables["kpis"], tables["unlinked"], tables["rating_policies"],
-                      tables["rejects"], tables["quality"], sources)
+    data = ExportData(year, parcels, items, tables["kpis"], tables["unlinked"], tables["rating_policies"],
+                      tables["rejects"], tables["quality"])
+    data.township_of_source = _townships_of_sources(data, folder, by_code)
+    return data
+
+
+def _flagged(data: ExportData) -> list[dict]:
+    """Findings listed under 待核实: 待核实 flags and conflicting duplicates (SPEC §3–§5)."""
+    return ([f for f in data.quality if f["level"] == "verify"]
+            + [f for f in data.rejects if f["reason_code"] == "duplicate_conflict"])
+
+
+def _townships_of_sources(data: ExportData, folder: Path, by_code: dict) -> dict[tuple, str]:
+    """镇街 of each flagged finding's source row (file, sheet, row): the parcel's own row, else the
+    item's, else the parcel an enterprise row was linked to."""
+    import pyarrow.parquet as pq
+
+    wanted = {(f["file"], f["sheet"], f["row"]) for f in _flagged(data)}
+    if not wanted:
+        return {}
+    sources: dict[tuple, str] = {}
+    for p in data.parcels:
+        key = (p["source_file"], p["source_sheet"], p["source_row"])
+        if key in wanted:
+            sources[key] = p["township"]
+    for item in data.items:
+        key = (item["source_file"], item["source_sheet"], item["source_row"])
+        if item["township"] and key in wanted:
+            sources[key] = item["township"]
+    links = folder / "links.parquet"
+    if links.is_file():
+        table = pq.read_table(links, columns=["parcel_code", "source_file", "source_sheet", "source_row"])
+        for code, *key in zip(*(c.to_pylist() for c in table.columns), strict=True):
+            key = tuple(key)
+            if key in wanted and code in by_code:
+                sources.setdefault(key, by_code[code]["township"])
+    return sources
 
 
 def scope_townships(data: ExportData, config: Config, scope: str) -> set[str]:
@@ -123,9 +182,7 @@ def _verify_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
                      "file": u["source_file"], "sheet": u["source_sheet"], "row": u["source_row"],
                      "column": None, "value": u["parcel_code"], "township": None})
     dataset_names = {"land": "工业用地", "enterprise": "企业", "ledger": "问题隐患", None: None}
-    flagged = [f for f in data.quality if f["level"] == "verify"]
-    flagged += [f for f in data.rejects if f["reason_code"] == "duplicate_conflict"]
-    for f in flagged:
+    for f in _flagged(data):
         rows.append({"kind": "待核实" if f["level"] == "verify" else "重复冲突", "dataset": dataset_names.get(f["dataset"]),
                      "subject": f["value"], "message": f["message"], "file": f["file"], "sheet": f["sheet"],
                      "row": f["row"], "column": f["column"], "value": f["value"],

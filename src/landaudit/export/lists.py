@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 
 # Column kinds → number formats in workbook.py
 TEXT, MU, WAN, PER_MU, PCT, INT, DATE, SCORE, RATIO = (
@@ -26,9 +27,12 @@ class Column:
 
     def values(self, rows: list[dict]) -> list:
         """The column's value for every row (a loop in C for plain keys: 1.1M cells at city scale)."""
-        if isinstance(self.value, str):
-            return list(map(dict.get, rows, repeat(self.value)))
-        return list(map(self.value, rows))
+        if not isinstance(self.value, str):
+            return list(map(self.value, rows))
+        if rows and type(rows[0]) is not dict:                 # export's ParcelRow tuples
+            index = rows[0]._index.get(self.value)
+            return list(map(itemgetter(index), rows)) if index is not None else [None] * len(rows)
+        return list(map(dict.get, rows, repeat(self.value)))
 
 
 @dataclass(frozen=True)
