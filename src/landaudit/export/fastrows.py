@@ -17,7 +17,7 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import repeat
@@ -31,12 +31,14 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 @dataclass
 class PendingRows:
-    """Data rows for one sheet: values[c][i] is column c of row i; `first_row` is 0-based."""
+    """Data rows for one sheet: `rows` shown through `columns` (lists.Column: `.values(rows)`),
+    computed a chunk at a time when the rows are written; `first_row` is 0-based."""
 
     sheet_index: int                  # xlsxwriter's 0-based worksheet index
     first_row: int
     first_number: int                 # 序号 of the first row
-    columns: list[list]
+    rows: list
+    columns: Sequence
     formats: list                     # xlsxwriter Format per column, 序号 first
     last_col: int
 
@@ -125,14 +127,15 @@ def _row_chunks(job: PendingRows, styles: list[int], rows_per_chunk: int = 5_000
     all be alive at once). Cells are made a column at a time and joined into rows in C."""
     letters = _column_letters(job.last_col + 1)
     seq_style, styles = styles[0], styles[1:]
-    n = len(job.columns[0]) if job.columns else 0
+    n = len(job.rows)
     for start in range(0, n, rows_per_chunk):
         stop = min(n, start + rows_per_chunk)
         first = job.first_row + start + 1                     # Excel row number of the chunk's first row
         numbers = [str(r) for r in range(first, first + stop - start)]
         heads = [f'<row r="{r}"><c r="A{r}" s="{seq_style}"><v>{job.first_number + start + i}</v></c>'
                  for i, r in enumerate(numbers)]
-        cells = [_column_cells(column[start:stop], letters[c + 1], styles[c], numbers)
+        rows = job.rows[start:stop]
+        cells = [_column_cells(column.values(rows), letters[c + 1], styles[c], numbers)
                  for c, column in enumerate(job.columns)]
         yield "".join(map("".join, zip(heads, *cells, repeat("</row>", stop - start), strict=True)))
 
@@ -154,10 +157,10 @@ def inject_rows(source: Path, target: Path, jobs: list[PendingRows]) -> None:
             for info in zin.infolist():
                 data = zin.read(info)
                 job = by_file.get(info.filename)
-                if job is None or not job.columns or not job.columns[0]:
+                if job is None or not job.rows:
                     writer.put("copy", info, data)
                     continue
-                n = len(job.columns[0])
+                n = len(job.rows)
                 last = xl_rowcol_to_cell(job.first_row + n - 1, job.last_col)
                 data = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>'.encode(), data, count=1)
                 head, tail = data.split(b"</sheetData>", 1)

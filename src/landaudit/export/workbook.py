@@ -88,9 +88,8 @@ class ListWorkbook:
         Returns the sheet names written (at least one, even for an empty list)."""
         formats = self.formats
         per_sheet = max_rows - HEADER_ROWS
-        values = [c.values(rows) for c in columns]                    # column-wise
-        widths = [column_width("序号", [len(rows)])] + [
-            column_width(c.header, values[i][:500]) for i, c in enumerate(columns)]
+        sample = rows[:500]                                            # widths come from the first rows
+        widths = [column_width("序号", [len(rows)])] + [column_width(c.header, c.values(sample)) for c in columns]
         kinds = [formats.of(INT)] + [formats.of(c.kind) for c in columns]
         parts = max(1, -(-len(rows) // per_sheet))
         names = []
@@ -112,7 +111,7 @@ class ListWorkbook:
             ws.autofilter(1, 0, 1 + count, len(columns))
             self.pending.append(PendingRows(
                 sheet_index=ws.index, first_row=HEADER_ROWS, first_number=start + 1,
-                columns=[v[start:start + count] for v in values], formats=kinds, last_col=len(columns)))
+                rows=rows[start:start + count], columns=columns, formats=kinds, last_col=len(columns)))
         return names
 
     def close(self) -> None:
