@@ -63,6 +63,7 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
         with log.stage("ingest", f"读取 {year} 年部门报表") as counts, log.progress("读取") as progress:
             ingested = ingest(workspace, year=year, encoding=encoding, config=config, progress=progress)
             counts.update({k: v for k, v in ingested.totals.items() if k != "by_dataset"})
+        _release(ingested)
         timings["ingest"] = time.monotonic() - begun
         for entry in ingested.entries:
             if entry.error and entry.error["code"] not in ("sheet_empty", "sheet_not_data", "temp_file"):
@@ -83,6 +84,16 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
         manifest = write_manifest(workspace, config=config, year=year, started=started, ingested=ingested,
                                   classified=classified, exported=exported, timings=timings)
     return RunResult(year, ingested, classified, exported, timings, manifest)
+
+
+def _release(ingested) -> None:
+    """The year's rows are in Parquet now (classify reads them there): drop their in-memory copy
+    and hand Arrow's freed memory back, so classify and export do not stack on ingest's peak
+    (1M parcels)."""
+    import pyarrow as pa
+
+    ingested.release_tables()
+    pa.default_memory_pool().release_unused()
 
 
 def write_manifest(workspace: Workspace, *, config, year: int, started: str, ingested, classified, exported,

@@ -114,6 +114,14 @@ class IngestResult:
     tables: dict[str, pa.Table]
     outputs: dict[str, str]
     digests: dict[str, tuple[str, int]] = field(default_factory=dict)   # path → (sha256, bytes)
+    dataset_rows: dict[str, int] = field(default_factory=dict)         # rows kept per dataset
+
+    def __post_init__(self):
+        self.dataset_rows = self.dataset_rows or {name: self.tables[name].num_rows for name in DATASETS}
+
+    def release_tables(self) -> None:
+        """Drop the in-memory rows once they are in Parquet (`run` at 1M parcels); counts stay."""
+        self.tables = {}
 
     @property
     def totals(self) -> dict:
@@ -128,7 +136,7 @@ class IngestResult:
             "rows_skipped": sum(e.rows_skipped for e in counted),
             "warnings": sum(1 for f in self.findings if f.level not in (REJECT, ERROR)),
         }
-        totals["by_dataset"] = {name: self.tables[name].num_rows for name in DATASETS}
+        totals["by_dataset"] = dict(self.dataset_rows)
         return totals
 
     @property
