@@ -528,3 +528,38 @@ def test_workspace_path_with_markup_gives_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["ingest", "-w", str(root), "--year", "2022"])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("failing_row", [8, 26])
+def test_a_sheet_that_fails_half_way_through_its_stream_is_reported_and_its_rows_dropped(
+        tmp_path, monkeypatch, good_alone, failing_row):
+    """Workbook rows are converted as they are read (issue 7). Should a sheet fail while its header
+    is searched (row 9) or after chunks of it were handed on (row 27), the sheet is reported as
+    unreadable and none of its rows are kept; the good file beside it is unchanged."""
+    from landaudit.ingest import read, rows
+    from landaudit.ingest.read import ReadFailure
+
+    raw = tmp_path / "data" / "raw" / str(YEAR) / DEPT
+    hm.write_good(raw)
+    (raw / "half.xlsx").write_bytes(hm.xlsx_bytes([("坏表", hm.land_rows(500, 40))]))
+    original = read._sheet_rows
+
+    def failing(sheet):
+        for i, row in enumerate(original(sheet)):
+            if sheet.name == "坏表" and i == failing_row:
+                raise ReadFailure("file_corrupt", f"第 {failing_row + 1} 行无法转换")
+            yield row
+
+    monkeypatch.setattr(read, "_sheet_rows", failing)
+    monkeypatch.setattr(rows, "CHUNK_ROWS", 2)            # two chunks are out before the failure
+    ws = Workspace.at(tmp_path)
+    ingest(ws, year=YEAR)
+    report, _, _, tables = outputs(ws)
+    (bad,) = [e for e in report["files"] if e["path"].endswith("half.xlsx")]
+    assert bad["error"]["code"] == "file_corrupt" and has_chinese(bad["error"]["message"])
+    assert f"第 {failing_row + 1} 行" in bad["error"]["message"]
+    assert not [r for r in tables["land"] if r["source_file"].endswith("half.xlsx")]
+    good_entry, good_rows = good_alone
+    (good,) = [e for e in report["files"] if e["path"].endswith(hm.GOOD_FILE)]
+    assert counts(good) == counts(good_entry)
+    assert sorted(r["parcel_code"] for r in tables["land"]) == sorted(r["parcel_code"] for r in good_rows)

@@ -202,8 +202,13 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
     for sheet in result.sheets:
         entry = SheetEntry(rel, sheet.name, result.format, result.encoding, hidden=sheet.hidden)
         entries.append(entry)
-        head = sheet.head(limits.header_search_rows + 1)     # a header is found among these
-        if not _has_text(head) and not _has_text(sheet.all_rows()):
+        try:
+            head = sheet.head(limits.header_search_rows + 1)     # a header is found among these
+            empty = not _has_text(head) and not _has_text(sheet.all_rows())
+        except ReadFailure as failure:                           # a streaming sheet that failed
+            entry.error = _error(findings, failure.code, rel, sheet.name, failure.detail)
+            continue
+        if empty:
             entry.error = _error(findings, "sheet_empty", rel, sheet.name)
             continue
         hint = f"{rel}/{sheet.name}"
@@ -234,7 +239,7 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
 
         try:
             rows = process_sheet(sheet.all_rows(), match, ctx, on_records, sheet.merged)
-        except ReadFailure as failure:                    # a streaming sheet that failed half-way
+        except ReadFailure as failure:                           # ... or failed half-way
             del candidates[first_chunk:]
             entry.error = _error(findings, failure.code, rel, sheet.name, failure.detail)
             continue
