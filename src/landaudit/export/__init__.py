@@ -46,7 +46,7 @@ class ExportData:
     """Everything the workbooks show, read once from data/processed/<year>/."""
 
     year: int
-    parcels: list[dict]
+    parcels: list[ParcelRow]                    # see ParcelRow below
     items: list[dict]
     kpis: list[dict]
     unlinked: list[dict]
@@ -114,7 +114,7 @@ def load_export_data(workspace: Workspace, year: int) -> ExportData:
                          f"landaudit ingest 和 landaudit classify --year {year}")
     parcels = _parcel_rows(pq.read_table(folder / "parcels.parquet", columns=list(PARCEL_COLUMNS)))
     tables = {n: pq.read_table(folder / f"{n}.parquet").to_pylist() for n in NEEDED if n != "parcels"}
-    by_code = {p["parcel_code"]: p for p in parcels}
+    by_code = {p.parcel_code: p for p in parcels}
     items = []
     for item in tables["ledger_items"]:
         codes = item["parcel_codes_linked"] or []
@@ -145,9 +145,9 @@ def _townships_of_sources(data: ExportData, folder: Path, by_code: dict) -> dict
         return {}
     sources: dict[tuple, str] = {}
     for p in data.parcels:
-        key = (p["source_file"], p["source_sheet"], p["source_row"])
+        key = (p.source_file, p.source_sheet, p.source_row)
         if key in wanted:
-            sources[key] = p["township"]
+            sources[key] = p.township
     for item in data.items:
         key = (item["source_file"], item["source_sheet"], item["source_row"])
         if item["township"] and key in wanted:
@@ -164,7 +164,7 @@ def _townships_of_sources(data: ExportData, folder: Path, by_code: dict) -> dict
 
 def scope_townships(data: ExportData, config: Config, scope: str) -> set[str]:
     """Townships of a scope: configured ones (an empty list = all), or the township itself."""
-    every = {p["township"] for p in data.parcels}
+    every = {p.township for p in data.parcels}
     if scope in config.settings.scopes:
         listed = config.settings.scopes[scope]
         return set(listed) if listed else every
@@ -204,8 +204,8 @@ def _progress_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
 
 
 def _list_rows(data: ExportData, towns: set[str]) -> dict[str, list[dict]]:
-    parcels = sorted((p for p in data.parcels if p["township"] in towns),
-                     key=lambda p: (p["township"], p["parcel_code"]))
+    parcels = sorted((p for p in data.parcels if p.township in towns),
+                     key=lambda p: (p.township, p.parcel_code))
     items = sorted((i for i in data.items if i["townships"] & towns),
                    key=lambda i: (i["township"] or "", i["parcel_codes_text"] or "", i["item_id"]))
     return {spec.sheet: [row for row in (parcels if spec.source == "parcels" else items) if spec.where(row)]
@@ -281,7 +281,7 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     counts = write_workbook(main, data, config, scope, towns, all_verify=scope == "city", max_rows=max_rows)
     township_books = []
     if by_township:
-        for town in sorted(towns & {p["township"] for p in data.parcels}):
+        for town in sorted(towns & {p.township for p in data.parcels}):
             path = folder / "镇街" / f"{safe_file_stem(town)}.xlsx"
             write_workbook(path, data, config, town, {town}, all_verify=False, max_rows=max_rows)
             township_books.append(path)

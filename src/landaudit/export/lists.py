@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter
 
 # Column kinds → number formats in workbook.py
 TEXT, MU, WAN, PER_MU, PCT, INT, DATE, SCORE, RATIO = (
@@ -29,9 +29,10 @@ class Column:
         """The column's value for every row (a loop in C for plain keys: 1.1M cells at city scale)."""
         if not isinstance(self.value, str):
             return list(map(self.value, rows))
-        if rows and type(rows[0]) is not dict:                 # export's ParcelRow tuples
-            index = rows[0]._index.get(self.value)
-            return list(map(itemgetter(index), rows)) if index is not None else [None] * len(rows)
+        if rows and type(rows[0]) is not dict:                 # export's ParcelRow named tuples
+            if self.value not in rows[0]._fields:
+                return [None] * len(rows)
+            return list(map(attrgetter(self.value), rows))     # the field's C accessor
         return list(map(dict.get, rows, repeat(self.value)))
 
 

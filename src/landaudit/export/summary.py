@@ -27,16 +27,16 @@ def _kpi_row(kpis: list[dict], scope: str) -> dict | None:
     return next((row for row in kpis if row["township"] == scope), None)
 
 
-def _township_line(name: str, parcels: list[dict], items: list[dict]) -> list:
+def _township_line(name: str, parcels: list, items: list[dict]) -> list:      # parcels: ParcelRow
     def count_area(flag: str) -> list:
-        chosen = [p for p in parcels if p[flag]]
-        return [len(chosen), sum(p["area_mu"] for p in chosen)]
+        chosen = [p for p in parcels if getattr(p, flag)]
+        return [len(chosen), sum(p.area_mu for p in chosen)]
 
     return [
-        name, len(parcels), sum(p["area_mu"] for p in parcels),
+        name, len(parcels), sum(p.area_mu for p in parcels),
         *count_area("low_efficiency"), *count_area("scattered_polluting"), *count_area("collective_problem"),
-        *(sum(1 for p in parcels if p["batch"] == b) for b in BATCHES),
-        sum(p["area_mu"] for p in parcels if p["batch"] in FREED),
+        *(sum(1 for p in parcels if p.batch == b) for b in BATCHES),
+        sum(p.area_mu for p in parcels if p.batch in FREED),
         sum(1 for i in items if not i["closed"] and i["severity"] in ("较大", "重大")),
         sum(1 for i in items if i["overdue"]),
     ]
@@ -45,7 +45,7 @@ def _township_line(name: str, parcels: list[dict], items: list[dict]) -> list:
 def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns: set[str],
                   lists: dict[str, list[dict]], counts: dict[str, int], sheets: dict[str, list[str]]) -> None:
     county, targets = config.settings.county.name, config.settings.kpi_targets
-    parcels = [p for p in data.parcels if p["township"] in towns]
+    parcels = [p for p in data.parcels if p.township in towns]
     items = [i for i in data.items if i["townships"] & towns]
     print_setup(ws)
     widths = [column_width(h, []) for h, _ in TOWNSHIP_HEADERS]
@@ -77,7 +77,7 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
     kpi = _kpi_row(data.kpis, scope) or {}
     open_major = sum(1 for i in items if not i["closed"] and i["severity"] in ("较大", "重大"))
     overdue = sum(1 for i in items if i["overdue"])
-    freed = sum(p["area_mu"] for p in parcels if p["batch"] in FREED)
+    freed = sum(p.area_mu for p in parcels if p.batch in FREED)
     lines = [
         ("规上工业亩均税收", kpi.get("above_scale_tax_per_mu"), PER_MU, f"≥ {targets.above_scale_tax_per_mu:g}", "万元/亩",
          None if kpi.get("above_scale_tax_per_mu") is None else kpi["above_scale_tax_per_mu"] >= targets.above_scale_tax_per_mu),
@@ -107,7 +107,7 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
     by_town: dict[str, list[dict]] = {}
     items_by_town: dict[str, list[dict]] = {}
     for p in parcels:
-        by_town.setdefault(p["township"], []).append(p)
+        by_town.setdefault(p.township, []).append(p)
     for i in items:
         for town in i["townships"]:
             items_by_town.setdefault(town, []).append(i)
@@ -123,19 +123,19 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
     section("三、四个一批")
     header(["处置方式", "地块数", "面积（亩）"])
     for batch in BATCHES:
-        chosen = [p for p in parcels if p["batch"] == batch]
+        chosen = [p for p in parcels if p.batch == batch]
         ws.write_string(row, 0, batch)
         ws.write_number(row, 1, len(chosen), formats.of(INT))
-        ws.write_number(row, 2, sum(p["area_mu"] for p in chosen), formats.of(MU))
+        ws.write_number(row, 2, sum(p.area_mu for p in chosen), formats.of(MU))
         row += 1
 
     section("四、亩均效益综合评价等级分布")
     header(["评价等级", "规上（宗）", "规下（宗）", "合计（宗）"])
     first_rating_row = row
     for rating in RATINGS:
-        above = sum(1 for p in parcels if p["rating"] == rating and p["rating_group"] == "规上")
-        below = sum(1 for p in parcels if p["rating"] == rating and p["rating_group"] == "规下")
-        total = sum(1 for p in parcels if p["rating"] == rating)
+        above = sum(1 for p in parcels if p.rating == rating and p.rating_group == "规上")
+        below = sum(1 for p in parcels if p.rating == rating and p.rating_group == "规下")
+        total = sum(1 for p in parcels if p.rating == rating)
         ws.write_string(row, 0, rating)
         for col, value in enumerate((above, below, total), start=1):
             ws.write_number(row, col, value, formats.of(INT))
