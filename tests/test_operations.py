@@ -203,6 +203,12 @@ def test_track_counts_on_two_hand_made_snapshots(tmp_path):
     assert result.year_counts == {"上年未整改": 1, "上年未整改已销号": 1, "上年未整改仍未整改": 0, "本年新增": 4}
     changes = {r["item_id"]: r["change"] for r in result.items}
     assert changes == {"A": "销号", "C": "仍未整改", "D": "重新打开", "E": "仍未整改", "F": "新增", "G": "已从台账移除"}
+    # the removed item is listed with its whole row from the earlier snapshot (deadline, source row),
+    # the others with the newest snapshot's and the earlier status
+    (g,) = [r for r in result.items if r["item_id"] == "G"]
+    assert (g["deadline"], g["source_row"], g["previous_status"], g["status"]) == (d, 6, "整改中", None)
+    (a,) = [r for r in result.items if r["item_id"] == "A"]
+    assert (a["source_row"], a["previous_status"], a["last_year_status"]) == (2, "未整改", "未整改")
 
 
 def test_ingest_keeps_one_snapshot_per_change_and_export_has_the_progress_sheet(demo_root):
