@@ -56,10 +56,13 @@ def _text_body(value: object) -> str | None:
         text = safe_text("；".join(str(v) for v in value if v is not None))
     else:
         text = safe_text(value)
-    if not text:
-        return None
-    escaped = text.translate(_ESCAPES)
-    space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+    return _inline_string(text.translate(_ESCAPES)) if text else None
+
+
+def _inline_string(escaped: str) -> str:
+    """The body of an inline-string cell for safe, XML-escaped, non-empty text (escaping never
+    touches its first or last character's whitespace-ness)."""
+    space = ' xml:space="preserve"' if escaped[0].isspace() or escaped[-1].isspace() else ""
     return f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 
@@ -92,10 +95,7 @@ def _text_bodies(texts: list[str]) -> list[str]:
         if not text:
             bodies.append("")
             continue
-        if text[0] in FORMULA_STARTS:
-            text = "'" + text
-        space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-        bodies.append(f' t="inlineStr"><is><t{space}>{text}</t></is></c>')
+        bodies.append(_inline_string("'" + text if text[0] in FORMULA_STARTS else text))
     return bodies
 
 

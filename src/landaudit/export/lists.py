@@ -22,9 +22,6 @@ class Column:
     value: str | Callable[[dict], object]      # a row key, or a function of the row
     kind: str = TEXT
 
-    def get(self, row: dict) -> object:
-        return row.get(self.value) if isinstance(self.value, str) else self.value(row)
-
     def values(self, rows: list[dict]) -> list:
         """The column's value for every row (a loop in C for plain keys: 1.1M cells at city scale)."""
         if not isinstance(self.value, str):
