@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from landaudit.arrow import without_pandas
 from landaudit.config import PREDICATES, Config, load_config
-from landaudit.errors import UsageError
-from landaudit.workspace import Workspace, atomic_write
+from landaudit.errors import DataTestError, UsageError
+from landaudit.workspace import Workspace, atomic_write, write_json
 
 INPUTS = ("land", "enterprise", "ledger")
 OUTPUTS = ("parcels", "links", "unlinked", "kpis", "ledger_items", "rating_policies")
@@ -32,6 +32,7 @@ PREDICATE_LABELS = {
     "low_plot_ratio": "容积率低", "poor_building": "建筑质量差或老化", "loose_management": "管理松散",
     "frequent_petitions": "信访多发", "open_safety_env_hazard": "安全环保隐患未整改",
     "conforms_plan": "符合土地利用总体规划", "nonconforming_plan": "不符合土地利用总体规划",
+    "plan_unknown": "规划符合性未填",
     "against_industry_direction": "不符合产业发展导向", "backward_capacity": "落后产能", "above_scale": "规上企业",
 }
 assert set(PREDICATE_LABELS) == set(PREDICATES)
@@ -72,6 +73,32 @@ def sql_models() -> list[tuple[str, str]]:
     folder = resources.files("landaudit.sql")
     files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))
     return [(name[3:-4], folder.joinpath(name).read_text("utf-8")) for name in files]
+
+
+def default_as_of(year: int, today: date | None = None) -> date:
+    """SPEC §2 (rev. 2): the last day of the data year for a past year, today otherwise."""
+    today = today or date.today()
+    return date(year, 12, 31) if year < today.year else today
+
+
+def recorded_run(workspace: Workspace, year: int) -> dict:
+    """What the year's last classify recorded (classify.json): its as-of date and scope; {} if none."""
+    import json
+
+    path = workspace.processed_year(year) / "classify.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def recorded_as_of(workspace: Workspace, year: int) -> date | None:
+    """The as-of date the year was classified at (report, export and track use it by default)."""
+    text = recorded_run(workspace, year).get("as_of")
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def default_scope(config: Config, year: int) -> str:
@@ -136,7 +163,8 @@ def _param_tables(config: Config, year: int, scope: str, as_of: date) -> dict[st
     return {
         "params": pa.Table.from_pylist([params]),
         "param_against_codes": column("code_prefix", rules.against_direction_industry_codes),
-        "param_closed_statuses": column("status", rules.closed_statuses),
+        "param_categories": column("category", sorted({r.category for r in s.ingest.ledger_categories}
+                                                      | {rules.petition_category})),
         "param_scattered_categories": column("category", rules.scattered_categories),
         "param_hazard_categories": column("category", rules.collective_hazard_categories),
         "param_poor_conditions": column("condition", rules.poor_building_conditions),
@@ -156,8 +184,8 @@ def _param_tables(config: Config, year: int, scope: str, as_of: date) -> dict[st
 
 PREV_SCHEMA = pa.schema([
     ("parcel_code", pa.string()), ("township", pa.string()), ("area_mu", pa.float64()),
-    ("value_added", pa.float64()), ("va_per_mu", pa.float64()), ("above_scale", pa.bool_()),
-    ("exempt", pa.bool_()),
+    ("value_added", pa.float64()), ("above_scale_value_added", pa.float64()), ("va_per_mu", pa.float64()),
+    ("above_scale", pa.bool_()), ("exempt", pa.bool_()),
 ])
 
 
@@ -171,8 +199,24 @@ def _read_inputs(workspace: Workspace, year: int) -> dict[str, Path | pa.Table]:
                          f"landaudit ingest --year {year}")
     inputs: dict[str, Path | pa.Table] = {name: folder / f"{name}.parquet" for name in INPUTS}
     prev = workspace.processed_year(year - 1) / "parcels.parquet"
-    inputs["prev_parcels"] = prev if prev.is_file() else PREV_SCHEMA.empty_table()
+    inputs["prev_parcels"] = _previous_parcels(prev)
     return inputs
+
+
+def _previous_parcels(path: Path) -> Path | pa.Table:
+    """Last year's parcels: the file itself when it has every column the KPIs read; a year classified
+    by an older version (no 规上 value added of its own) is read with value_added standing in."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return PREV_SCHEMA.empty_table()
+    names = set(pq.read_schema(path).names)
+    if names >= set(PREV_SCHEMA.names):
+        return path
+    table = pq.read_table(path, columns=[c for c in PREV_SCHEMA.names if c in names])
+    if "above_scale_value_added" not in names and "value_added" in names:
+        table = table.append_column("above_scale_value_added", table.column("value_added"))
+    return table
 
 
 def connect(workspace: Workspace | None = None, *, database: str = ":memory:", read_only: bool = False):
@@ -209,7 +253,7 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
     known_towns = set(config.settings.county.townships)
     if scope not in config.settings.scopes and scope not in known_towns:
         raise UsageError(f"未知的范围“{scope}”：可用 {'、'.join(config.settings.scopes)} 或任一镇街名称")
-    as_of = as_of or date.today()
+    as_of = as_of or default_as_of(year)
     inputs = _read_inputs(workspace, year)
     con = connect(workspace)
     folder = workspace.processed_year(year)
@@ -217,12 +261,55 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
                "links": _LINKS_SQL, "ledger_items": _ITEMS_SQL, "rating_policies": "SELECT * FROM rating_policies"}
     try:
         run_models(con, inputs, _param_tables(config, year, scope, as_of))
+        timings = run_data_tests(con)
         outputs = {name: workspace.relative(_copy_out(con, sql, folder / f"{name}.parquet"))
                    for name, sql in queries.items()}
     finally:
         con.close()
+    record = {"year": year, "scope": scope, "as_of": as_of.isoformat(), "data_tests": timings}
+    outputs["record"] = workspace.relative(write_json(folder / "classify.json", record))
     outputs["database"] = workspace.relative(rebuild_database(workspace))
     return ClassifyResult(year, scope, as_of, folder, outputs)
+
+
+# Derived booleans of `parcels` are true or false, never null (SPEC §6 rev. 2); these raw register
+# columns keep null for a blank cell.
+RAW_BOOLEANS = frozenset({"conforms_to_plan", "legal_procedures", "management_loose"})
+
+
+def data_tests() -> list[tuple[str, str]]:
+    """(name, SQL) of the data tests in sql/checks/: each selects the rows that violate a rule."""
+    folder = resources.files("landaudit.sql").joinpath("checks")
+    files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(name[:-4], folder.joinpath(name).read_text("utf-8")) for name in files]
+
+
+def _null_boolean_test(con) -> str:
+    """The parcels whose derived booleans hold a null, over every BOOLEAN column the models made
+    (a new flag is covered without editing a list). Column names are the models' own, quoted."""
+    columns = [name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'parcels' AND data_type = 'BOOLEAN' "
+        "ORDER BY column_index").fetchall() if name not in RAW_BOOLEANS]
+    nulls = " OR ".join('"' + c.replace('"', '""') + '" IS NULL' for c in columns)
+    labels = ", ".join(f"CASE WHEN \"{c}\" IS NULL THEN '{c}' END" for c in columns)
+    return f"SELECT parcel_code, concat_ws(',', {labels}) AS problem FROM parcels WHERE {nulls}"
+
+
+def run_data_tests(con) -> dict[str, float]:
+    """Run every data test (dbt-style: zero rows = pass) on the models just built; raise
+    DataTestError naming the first that selects rows, so contradictory results are never written.
+    Returns each test's seconds (recorded in classify.json)."""
+    import time
+
+    timings = {}
+    for name, sql in [("parcels_booleans_not_null", _null_boolean_test(con)), *data_tests()]:
+        started = time.perf_counter()
+        query = sql.strip().rstrip(";")
+        violations = con.execute(f"SELECT * FROM ({query}) LIMIT 1000").fetchall()
+        timings[name] = round(time.perf_counter() - started, 4)
+        if violations:
+            raise DataTestError(name, len(violations), violations[:3])
+    return timings
 
 
 def _copy_out(con, sql: str, path: Path) -> Path:

@@ -100,8 +100,61 @@ class County(Strict):
 
 
 class LedgerCategoryRule(Strict):
-    category: str
-    keywords: list[str] = Field(min_length=1)
+    """One ledger category (SPEC §3 rev. 2): its own name and its department's name are the
+    strongest hints; keywords rank below them, longer beating shorter."""
+
+    category: str = Field(min_length=1)
+    department: str | None = None
+    keywords: list[str] = []
+
+    @field_validator("category", "department")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("不能为空")
+        return value
+
+
+# SPEC §3 (rev. 2): words several departments use; never category keywords, whatever the config says.
+GENERIC_CATEGORY_WORDS = ("执法", "检查", "隐患", "安全隐患", "问题")
+
+# SPEC §3 (rev. 2) status vocabulary; compared after NFKC, spaces and parenthesised remarks removed.
+CLOSED_STATUSES = ("已整改", "已销号", "整改完成", "整改完毕", "已完成", "已办结", "办结", "已落实", "整改到位")
+FAILED_STATUSES = ("整改不合格", "验收不合格", "复查不合格")
+OPEN_STATUSES = ("未整改", "整改中", "正在整改", "待整改", "未销号", "未办结", "逾期未整改")
+STATUS_NEGATIONS = ("未", "不", "待", "尚未", "没有")
+
+
+class StatusVocabulary(Strict):
+    """[ingest.statuses]: the words a department's 整改状态 may use, per state."""
+
+    closed: list[str] = list(CLOSED_STATUSES)
+    failed: list[str] = list(FAILED_STATUSES)
+    open: list[str] = list(OPEN_STATUSES)
+    negations: list[str] = list(STATUS_NEGATIONS)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StatusVocabulary:
+        from landaudit.ingest.normalise import status_key  # local: avoids an import cycle
+
+        lists = {"closed": self.closed, "failed": self.failed, "open": self.open, "negations": self.negations}
+        for name, words in lists.items():
+            blank = [w for w in words if not status_key(w)]
+            if blank:
+                raise ValueError(f"statuses.{name} 中有空白词")
+        seen: dict[str, str] = {}
+        for name in ("closed", "failed", "open"):
+            for word in lists[name]:
+                key = status_key(word)
+                if seen.get(key, name) != name:
+                    raise ValueError(f"状态词“{word}”同时出现在 statuses.{seen[key]} 和 statuses.{name} 中")
+                seen[key] = name
+        negations = [status_key(w) for w in self.negations]
+        for word in self.closed:
+            hit = next((neg for neg in negations if neg in status_key(word)), None)
+            if hit:
+                raise ValueError(f"statuses.closed 中的“{word}”含否定词“{hit}”，含否定词的状态不能算已销号")
+        return self
 
 
 class IngestSettings(Strict):
@@ -114,16 +167,29 @@ class IngestSettings(Strict):
     skip_files: list[str] = []
     instruction_sheets: list[str] = []
     ledger_categories: list[LedgerCategoryRule] = []
+    # Words never used as category keywords, on top of GENERIC_CATEGORY_WORDS (which always apply).
+    generic_category_words: list[str] = []
+    statuses: StatusVocabulary = StatusVocabulary()
+
+    @field_validator("ledger_categories")
+    @classmethod
+    def _categories_unique(cls, value: list[LedgerCategoryRule]) -> list[LedgerCategoryRule]:
+        names = [rule.category for rule in value]
+        dupes = sorted({name for name in names if names.count(name) > 1})
+        if dupes:
+            raise ValueError(f"问题类别重复：{'、'.join(dupes)}")
+        return value
 
 
 Severity = Literal["一般", "较大", "重大"]
 BATCHES = ("整治提升", "拆除重建", "功能转型", "关停退出")
-# Named predicates the SQL computes (sql/06_predicates.sql); batch rules may use only these.
+# Named predicates the SQL computes (sql/09_predicates.sql); batch rules may use only these.
 PREDICATES = (
     "low_efficiency", "idle", "exempt", "open_major_hazard", "failed_rectification",
     "scattered_polluting", "collective", "collective_problem", "no_legal_procedures",
     "low_plot_ratio", "poor_building", "loose_management", "frequent_petitions",
-    "open_safety_env_hazard", "conforms_plan", "nonconforming_plan", "against_industry_direction",
+    "open_safety_env_hazard", "conforms_plan", "nonconforming_plan", "plan_unknown",
+    "against_industry_direction",
     "backward_capacity", "above_scale",
 )
 
@@ -134,6 +200,7 @@ class Rules(Strict):
     low_efficiency_tax_per_mu: float = 5.0
     scattered_categories: list[str] = ["环保", "安全生产", "消防", "违法建设"]
     scattered_min_severity: Severity = "较大"
+    # Deprecated alias of [ingest.statuses] closed: ingest treats these words as closed too.
     closed_statuses: list[str] = ["已整改", "已销号"]
     collective_min_plot_ratio: float = 1.0
     old_building_years: int = Field(default=30, ge=0)

@@ -32,3 +32,16 @@ class OutputError(LandauditError):
         reason = reasons.get(exc.errno, exc.strerror or type(exc).__name__)
         self.path = path
         super().__init__(f"无法写入 {path}：{reason}。原有的输出文件未被改动；请腾出空间或修正权限后重新运行。")
+
+
+class DataTestError(LandauditError):
+    """A data test of classify (sql/checks/) selected rows: the results contradict the rules, so they
+    are not written. An internal error (exit 70): the code is wrong, not the user's data."""
+
+    exit_code = 70
+
+    def __init__(self, name: str, count: int, sample: list):
+        self.name, self.count, self.sample = name, count, sample
+        shown = "；".join(" ".join(str(v) for v in row) for row in sample)
+        super().__init__(f"内部一致性检查 {name} 未通过：{count} 行违反（例：{shown}）。分类结果未写出，"
+                         f"原有结果保持不变；请加 --debug 重新运行，并把输出发给维护人员。")

@@ -16,6 +16,9 @@ SELECT
     sum(e.energy_tce * s.share ORDER BY e.enterprise_id) AS energy_tce,
     sum(e.rd_expense * s.share ORDER BY e.enterprise_id) AS rd_expense,
     sum(e.emissions * s.share ORDER BY e.enterprise_id) AS emissions,
+    -- SPEC §10 (rev. 2): 规上亩均税收 counts the 规上 enterprises' tax and value added only
+    sum(e.tax * s.share ORDER BY e.enterprise_id) FILTER (WHERE e.above_scale) AS above_scale_tax,
+    sum(e.value_added * s.share ORDER BY e.enterprise_id) FILTER (WHERE e.above_scale) AS above_scale_value_added,
     count(e.tax) AS n_with_tax,
     string_agg(e.name, '、' ORDER BY e.enterprise_id) AS enterprise_names,
     string_agg(e.credit_code, '、' ORDER BY e.enterprise_id) AS credit_codes,

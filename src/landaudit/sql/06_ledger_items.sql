@@ -1,15 +1,24 @@
--- Ledger items with a stable id, severity level, and closed / failed / overdue as of the run date
--- (SPEC §6.2, §11). Closed: a closed status, or a 销号日期 with no status at all.
+-- Ledger items with a stable id, severity level, and their state at the as-of date D (SPEC §2, §6.2
+-- rev. 2, §11). An item found after D does not exist yet for D (`counted` false: it keeps its link
+-- rows but is in no count, list or flag); neither does an item whose category is 未定 (SPEC §3:
+-- counted in no governance list until corrected). Closed: a closed status (or a 销号日期 and no status
+-- at all) whose 销号日期, if given, is on or before D. Failed: a failed status or acceptance 不合格.
 CREATE OR REPLACE TABLE ledger_items AS
-WITH items AS (
+WITH p AS (SELECT * FROM params),
+items AS (
     SELECT
         row_number() OVER (ORDER BY source_file, source_sheet, source_row) AS ledger_id,
         g.*,
         CASE g.severity WHEN '一般' THEN 1 WHEN '较大' THEN 2 WHEN '重大' THEN 3 END AS severity_level,
-        coalesce(g.status IN (SELECT status FROM param_closed_statuses), false)
-            OR (g.status IS NULL AND g.closed_date IS NOT NULL) AS closed,
-        coalesce(g.status = '整改不合格', false) OR coalesce(g.acceptance = '不合格', false) AS failed
+        coalesce(g.found_date <= (SELECT as_of FROM p), true) AS found_by_as_of,
+        (coalesce(g.status_state = 'closed', false) OR (g.status IS NULL AND g.closed_date IS NOT NULL))
+            AND coalesce(g.closed_date <= (SELECT as_of FROM p), true) AS closed,
+        coalesce(g.status_state = 'failed', false) OR coalesce(g.acceptance = '不合格', false) AS failed
     FROM ledger g
 )
-SELECT i.*, NOT i.closed AND coalesce(i.deadline < (SELECT as_of FROM params), false) AS overdue
+SELECT
+    i.*,
+    i.found_by_as_of AND i.category <> '未定' AS counted,
+    i.found_by_as_of AND i.category <> '未定' AND NOT i.closed
+        AND coalesce(i.deadline < (SELECT as_of FROM p), false) AS overdue
 FROM items i;

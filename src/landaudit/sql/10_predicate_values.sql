@@ -5,11 +5,11 @@ UNPIVOT (
     SELECT parcel_code, low_efficiency, idle, exempt, open_major_hazard, failed_rectification,
            scattered_polluting, collective, collective_problem, no_legal_procedures, low_plot_ratio,
            poor_building, loose_management, frequent_petitions, open_safety_env_hazard, conforms_plan,
-           nonconforming_plan, against_industry_direction, backward_capacity, above_scale
+           nonconforming_plan, plan_unknown, against_industry_direction, backward_capacity, above_scale
     FROM predicates
 )
 ON low_efficiency, idle, exempt, open_major_hazard, failed_rectification, scattered_polluting,
    collective, collective_problem, no_legal_procedures, low_plot_ratio, poor_building,
    loose_management, frequent_petitions, open_safety_env_hazard, conforms_plan, nonconforming_plan,
-   against_industry_direction, backward_capacity, above_scale
+   plan_unknown, against_industry_direction, backward_capacity, above_scale
 INTO NAME predicate VALUE value;

@@ -1,6 +1,8 @@
 -- 亩均效益综合评价 A/B/C/D (SPEC §8). Groups: 规上 units (any enterprise above scale) and 规下
--- units (idle parcels included, score 0); exempt units are not ranked (不定等级, managed as B).
--- Indicator values are rounded to 4 decimals before scoring and scores to 2 before ranking.
+-- units; exempt units are not ranked (不定等级, managed as B). Units whose indicators are all zero
+-- or missing (idle parcels, enterprises that produced nothing) are D outright (rev. 2) and take no
+-- part in the group means, n or the ranks. Indicator values are rounded to 4 decimals before
+-- scoring and scores to 2 before ranking, so float noise never splits a tie.
 CREATE OR REPLACE TABLE ratings AS
 WITH units AS (
     SELECT parcel_code,
@@ -23,11 +25,19 @@ indicator_values AS (
     JOIN rating_weights w ON w.grp = u.grp
     JOIN parcel_metrics m ON m.parcel_code = u.parcel_code
 ),
+zero_output AS (
+    SELECT parcel_code, grp, coalesce(bool_and(coalesce(value, 0) = 0), true) AS zero_output
+    FROM indicator_values
+    GROUP BY parcel_code, grp
+),
+rated AS (
+    SELECT v.* FROM indicator_values v JOIN zero_output z USING (parcel_code, grp) WHERE NOT z.zero_output
+),
 benchmarked AS (
     SELECT *, coalesce(benchmark, avg(value) OVER (PARTITION BY grp, indicator ORDER BY parcel_code
                                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
             AS benchmark_used
-    FROM indicator_values
+    FROM rated
 ),
 scored AS (
     SELECT
@@ -47,15 +57,18 @@ ranked AS (
 SELECT
     u.parcel_code,
     CASE u.grp WHEN 'above_scale' THEN '规上' WHEN 'below_scale' THEN '规下' END AS rating_group,
-    r.score AS rating_score,
+    CASE WHEN z.zero_output THEN 0.0 ELSE r.score END AS rating_score,
     r.rating_rank,
     r.group_size AS rating_group_size,
+    coalesce(z.zero_output, false) AS zero_output,
     CASE
         WHEN u.grp IS NULL THEN '不定等级'
+        WHEN z.zero_output THEN 'D'        -- 零产出，直接列为D类 (SPEC §8 rev. 2)
         WHEN r.rating_rank::DOUBLE / r.group_size <= (SELECT cutoff_a FROM params) THEN 'A'
         WHEN r.rating_rank::DOUBLE / r.group_size <= (SELECT cutoff_b FROM params) THEN 'B'
         WHEN r.rating_rank::DOUBLE / r.group_size <= (SELECT cutoff_c FROM params) THEN 'C'
         ELSE 'D'
     END AS rating
 FROM units u
+LEFT JOIN zero_output z ON z.parcel_code = u.parcel_code
 LEFT JOIN ranked r ON r.parcel_code = u.parcel_code;

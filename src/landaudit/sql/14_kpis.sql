@@ -1,5 +1,9 @@
 -- KPIs against targets (SPEC §10) per scope and township; township '全部' is the scope total.
--- 规上 units are parcels with an enterprise above scale, exempt units left out.
+-- 规上 units are parcels with an enterprise above scale, exempt units left out; the numerators are
+-- the 规上 enterprises' own tax and value added (SPEC §10 rev. 2: a 规下 tenant's is not counted).
+-- Items count as they stand at the as-of date (06_ledger_items.sql `counted`). Open 重大/较大 items
+-- linked to no parcel count in the total of a scope that covers every township (rev. 2), shown
+-- separately as open_major_unlinked.
 -- Float sums take their inputs in parcel order so re-runs give identical Parquet.
 CREATE OR REPLACE TABLE kpis AS
 WITH p AS (SELECT * FROM params),
@@ -12,8 +16,8 @@ parcel_kpis AS (
         scope, coalesce(township, '全部') AS township,
         count(*) AS parcels,
         sum(area_mu ORDER BY parcel_code) AS area_mu,
-        sum(tax ORDER BY parcel_code) FILTER (WHERE rated_above) / sum(area_mu ORDER BY parcel_code) FILTER (WHERE rated_above) AS above_scale_tax_per_mu,
-        sum(value_added ORDER BY parcel_code) FILTER (WHERE rated_above) / sum(area_mu ORDER BY parcel_code) FILTER (WHERE rated_above) AS above_scale_va_per_mu,
+        sum(above_scale_tax ORDER BY parcel_code) FILTER (WHERE rated_above) / sum(area_mu ORDER BY parcel_code) FILTER (WHERE rated_above) AS above_scale_tax_per_mu,
+        sum(above_scale_value_added ORDER BY parcel_code) FILTER (WHERE rated_above) / sum(area_mu ORDER BY parcel_code) FILTER (WHERE rated_above) AS above_scale_va_per_mu,
         count(*) FILTER (WHERE low_efficiency) AS low_efficiency_parcels,
         coalesce(sum(area_mu ORDER BY parcel_code) FILTER (WHERE low_efficiency), 0) AS low_efficiency_mu,
         count(*) FILTER (WHERE scattered_polluting) AS scattered_polluting_parcels,
@@ -38,7 +42,7 @@ parcel_kpis AS (
 prev_kpis AS (
     SELECT
         s.scope, coalesce(q.township, '全部') AS township,
-        sum(q.value_added ORDER BY q.parcel_code) FILTER (WHERE q.above_scale AND NOT q.exempt)
+        sum(q.above_scale_value_added ORDER BY q.parcel_code) FILTER (WHERE q.above_scale AND NOT q.exempt)
             / sum(q.area_mu ORDER BY q.parcel_code) FILTER (WHERE q.above_scale AND NOT q.exempt) AS prev_above_scale_va_per_mu
     FROM prev_parcels q JOIN scope_townships s ON s.township = q.township
     GROUP BY GROUPING SETS ((s.scope, q.township), (s.scope))
@@ -55,8 +59,17 @@ item_kpis AS (
         JOIN ledger_items i ON i.ledger_id = k.ledger_id
         JOIN land l ON l.parcel_code = k.parcel_code
         JOIN scope_townships s ON s.township = l.township
+        WHERE i.counted
     )
     GROUP BY GROUPING SETS ((scope, township), (scope))
+),
+unlinked_major AS (
+    SELECT s.scope, '全部' AS township, count(*) AS open_major_unlinked
+    FROM (SELECT DISTINCT scope FROM param_scopes WHERE township IS NULL) s
+    CROSS JOIN ledger_items i
+    WHERE i.counted AND NOT i.closed AND i.severity_level >= 2
+      AND i.ledger_id NOT IN (SELECT ledger_id FROM ledger_links)
+    GROUP BY s.scope
 )
 SELECT
     (SELECT year FROM p) AS year,
@@ -65,7 +78,8 @@ SELECT
     pv.prev_above_scale_va_per_mu,
     CASE WHEN pv.prev_above_scale_va_per_mu > 0
          THEN k.above_scale_va_per_mu / pv.prev_above_scale_va_per_mu - 1 END AS va_per_mu_growth,
-    coalesce(i.open_major_items, 0) AS open_major_items,
+    coalesce(i.open_major_items, 0) + coalesce(u.open_major_unlinked, 0) AS open_major_items,
+    coalesce(u.open_major_unlinked, 0) AS open_major_unlinked,
     coalesce(i.overdue_items, 0) AS overdue_items,
     coalesce(i.open_items, 0) AS open_items,
     (SELECT target_above_scale_tax_per_mu FROM p) AS target_above_scale_tax_per_mu,
@@ -74,4 +88,5 @@ SELECT
 FROM parcel_kpis k
 LEFT JOIN prev_kpis pv ON pv.scope = k.scope AND pv.township = k.township
 LEFT JOIN item_kpis i ON i.scope = k.scope AND i.township = k.township
+LEFT JOIN unlinked_major u ON u.scope = k.scope AND u.township = k.township
 ORDER BY k.scope, k.township = '全部' DESC, k.township;

@@ -1,5 +1,6 @@
--- 待核实 (SPEC §5): enterprises and ledger items linked to no parcel, and listed parcel codes
--- that are not in the land data. Nothing disappears.
+-- 待核实 (SPEC §5): enterprises and ledger items linked to no parcel, listed parcel codes that are
+-- not in the land data, and in-scope parcels whose plan conformity is blank, so their 四个一批 waits
+-- (SPEC §7 rev. 2). Nothing disappears.
 CREATE OR REPLACE TABLE unlinked AS
 SELECT 'enterprise' AS dataset, e.name, e.credit_code, NULL::VARCHAR AS parcel_code, NULL::VARCHAR AS category,
        NULL::VARCHAR AS item_id,
@@ -20,4 +21,12 @@ SELECT 'ledger', i.name, i.credit_code, i.parcel_code, i.category, i.item_id,
        i.source_file, i.source_sheet, i.source_row
 FROM ledger_items i
 WHERE i.ledger_id NOT IN (SELECT ledger_id FROM ledger_links)
+UNION ALL
+SELECT 'land', l.right_holder, l.right_holder_credit_code, l.parcel_code, NULL, NULL,
+       '规划符合性未填，四个一批待定（暂列' || coalesce(b.batch, '—') || '）',
+       l.source_file, l.source_sheet, l.source_row
+FROM land l
+JOIN predicates f ON f.parcel_code = l.parcel_code
+LEFT JOIN batches b ON b.parcel_code = l.parcel_code
+WHERE f.in_scope AND f.plan_unknown
 ORDER BY 1, source_file, source_sheet, source_row;
