@@ -171,9 +171,10 @@ def _snapshot(ws: Workspace, year: int, stamp: str, rows: list[tuple]) -> None:
     from landaudit.track import SNAPSHOT_COLUMNS, snapshot_folder
 
     records = [dict.fromkeys(SNAPSHOT_COLUMNS) | {"category": "环保", "item_id": i, "status": s, "deadline": d,
+                                                   "status_state": "closed" if s == "已销号" else "open",
                                                    "source_file": "f.xlsx", "source_sheet": "S", "source_row": n}
                for n, (i, s, d) in enumerate(rows, start=2)]
-    schema = pa.schema([(c, pa.date32() if c in ("deadline", "closed_date") else
+    schema = pa.schema([(c, pa.date32() if c in ("deadline", "closed_date", "found_date") else
                          pa.int64() if c == "source_row" else pa.string()) for c in SNAPSHOT_COLUMNS])
     folder = snapshot_folder(ws, year)
     folder.mkdir(parents=True, exist_ok=True)

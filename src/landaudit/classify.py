@@ -101,6 +101,14 @@ def recorded_as_of(workspace: Workspace, year: int) -> date | None:
         return None
 
 
+def classify_at(workspace: Workspace, year: int, as_of: date | None, *, config: Config | None = None) -> None:
+    """For export and report given --as-of: classify the year again at that date when it was
+    classified at another one (SPEC §2 rev. 2: one as-of date for every count), with its scope."""
+    if as_of is not None and as_of != recorded_as_of(workspace, year):
+        classify(workspace, year=year, scope=recorded_run(workspace, year).get("scope"), as_of=as_of,
+                 config=config)
+
+
 def default_scope(config: Config, year: int) -> str:
     return config.settings.phases.get(year, "city" if "city" in config.settings.scopes else next(iter(config.settings.scopes)))
 

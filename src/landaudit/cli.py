@@ -88,7 +88,8 @@ MaxRejectOpt = Annotated[float | None, typer.Option(
 EncodingOpt = Annotated[str | None, typer.Option(
     "--encoding", help="强制指定 CSV/文本文件的编码（如 gbk、utf-8），默认自动识别", show_default=False)]
 AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="判断隐患是否逾期的日期，如 2023-12-31（默认：今天）", show_default=False)]
+    "--as-of", help="判断隐患是否已销号、逾期、已发现的日期，如 2023-12-31（默认：分类时所用的日期；"
+    "分类时默认过去年度为当年 12 月 31 日，本年度为今天）", show_default=False)]
 
 
 def _run(debug: bool, action, log=None):
@@ -334,6 +335,7 @@ def export_cmd(
     year: YearOpt = None,
     scope: ScopeOpt = None,
     by_township: Annotated[bool, typer.Option("--by-township", help="另外为每个镇乡（街道）写一个只含本镇街数据的工作簿")] = False,
+    as_of: AsOfOpt = None,
     log_format: LogFormatOpt = "auto",
     quiet: QuietOpt = False,
     lock_wait: LockWaitOpt = 0.0,
@@ -347,7 +349,7 @@ def export_cmd(
 
         ws = _workspace(workspace)
         with _locked(ws, "landaudit export", log, lock_wait):
-            result = export(ws, year=year, scope=scope, by_township=by_township)
+            result = export(ws, year=year, scope=scope, by_township=by_township, as_of=_parse_day(as_of))
         _render_export(result, ws, log)
 
     _run(debug, action, log)
@@ -412,6 +414,7 @@ def report_cmd(
     workspace: WorkspaceOpt = None,
     year: YearOpt = None,
     scope: ScopeOpt = None,
+    as_of: AsOfOpt = None,
     output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
     debug: DebugOpt = False,
 ) -> None:
@@ -419,7 +422,7 @@ def report_cmd(
     def action() -> None:
         from landaudit.report import report
 
-        data = report(_workspace(workspace), year=year, scope=scope)
+        data = report(_workspace(workspace), year=year, scope=scope, as_of=_parse_day(as_of))
         if output_format == "json":
             import json
 
@@ -447,6 +450,8 @@ def report_cmd(
             console.print("目标：" + "；".join(f"{k['name']} {_kpi_text(k['target'], k['unit'])}"
                                              for k in targets.values() if k["target"] is not None)
                           + "（绿色达标，红色未达标）")
+        if data["rows"]:
+            console.print(f"隐患判断日：{data['rows'][0]['as_of']}（与分类、导出和 landaudit track 相同）")
 
     _run(debug, action)
 

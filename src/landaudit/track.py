@@ -17,8 +17,9 @@ from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
 from landaudit.workspace import Workspace, write_parquet
 
-SNAPSHOT_COLUMNS = ("category", "item_id", "name", "parcel_code", "credit_code", "severity", "deadline",
-                    "status", "closed_date", "acceptance", "source_file", "source_sheet", "source_row")
+SNAPSHOT_COLUMNS = ("category", "item_id", "name", "parcel_code", "credit_code", "severity", "found_date",
+                    "deadline", "status", "status_state", "closed_date", "acceptance",
+                    "source_file", "source_sheet", "source_row")
 CHANGES = ("新增", "销号", "仍未整改", "重新打开", "已从台账移除", "保持关闭")
 
 
@@ -73,7 +74,9 @@ class TrackResult:
                 "counts": self.counts, "year_counts": self.year_counts}
 
 
-_STATE = ["category", "item_id", "status", "closed_date"]     # what comparing with a snapshot needs
+_STATE = ["category", "item_id", "status", "status_state", "found_date", "closed_date"]  # what comparing needs
+# Snapshots written before statuses had a state (SPEC §3 rev. 2) hold the old canonical statuses.
+_LEGACY_STATES = {"已整改": "closed", "已销号": "closed", "整改不合格": "failed"}
 
 
 def _load(path: Path | None, columns: list[str] | None = None) -> dict[tuple, dict]:
@@ -83,20 +86,39 @@ def _load(path: Path | None, columns: list[str] | None = None) -> dict[tuple, di
         return {}
     import pyarrow.parquet as pq
 
-    return {(r["category"], r["item_id"]): r for r in pq.read_table(path, columns=columns).to_pylist()}
+    if columns is not None:
+        present = set(pq.read_schema(path).names)
+        columns = [c for c in columns if c in present]
+    rows = pq.read_table(path, columns=columns).to_pylist()
+    for row in rows:
+        if "status_state" not in row:
+            row["status_state"] = _LEGACY_STATES.get(row.get("status"), None if row.get("status") is None else "open")
+    return {(r["category"], r["item_id"]): r for r in rows}
 
 
-def _is_closed(row: dict, closed_statuses: set[str]) -> bool:
-    status = row.get("status")
-    return status in closed_statuses or (status is None and row.get("closed_date") is not None)
+def exists_at(row: dict, as_of: date) -> bool:
+    """SPEC §6 (rev. 2): an item found after the as-of date does not exist yet for it; an item of
+    category 未定 is counted nowhere until corrected. The same rule as sql/06_ledger_items.sql."""
+    found = row.get("found_date")
+    return (found is None or found <= as_of) and row.get("category") != "未定"
+
+
+def is_closed_at(row: dict, as_of: date) -> bool:
+    """Closed at the as-of date: a closed status (or a 销号日期 and no status) whose 销号日期, if
+    given, is on or before it (sql/06_ledger_items.sql)."""
+    closed_date = row.get("closed_date")
+    closed = row.get("status_state") == "closed" or (row.get("status") is None and closed_date is not None)
+    return closed and (closed_date is None or closed_date <= as_of)
 
 
 def track(workspace: Workspace, *, year: int | None = None, as_of: date | None = None,
           config: Config | None = None) -> TrackResult:
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
-    as_of = as_of or date.today()
-    closed = set(config.settings.rules.closed_statuses)
+    from landaudit.classify import default_as_of, recorded_as_of
+
+    # SPEC §2 (rev. 2): the date classify used, so track, report and the workbooks agree
+    as_of = as_of or recorded_as_of(workspace, year) or default_as_of(year)
     snapshots = list_snapshots(workspace, year)
     if not snapshots:
         raise UsageError(f"{year} 年还没有台账快照：请先运行 landaudit ingest --year {year}")
@@ -108,11 +130,13 @@ def track(workspace: Workspace, *, year: int | None = None, as_of: date | None =
     year_counts = dict.fromkeys(("上年未整改", "上年未整改已销号", "上年未整改仍未整改", "本年新增"), 0)
     items = []
     for key, row in now.items():
-        is_closed = _is_closed(row, closed)
+        if not exists_at(row, as_of):
+            continue
+        is_closed = is_closed_at(row, as_of)
         old = before.get(key)
         if previous is None or old is None:
             change = "新增"
-        elif _is_closed(old, closed):
+        elif is_closed_at(old, as_of):
             change = "保持关闭" if is_closed else "重新打开"
         else:
             change = "销号" if is_closed else "仍未整改"
@@ -123,7 +147,7 @@ def track(workspace: Workspace, *, year: int | None = None, as_of: date | None =
         last_row = last.get(key)
         if last_row is None:
             year_counts["本年新增"] += 1
-        elif not _is_closed(last_row, closed):
+        elif not is_closed_at(last_row, as_of):
             year_counts["上年未整改"] += 1
             year_counts["上年未整改已销号" if is_closed else "上年未整改仍未整改"] += 1
         items.append({**row, "change": change, "overdue": overdue, "closed": is_closed,
@@ -134,7 +158,7 @@ def track(workspace: Workspace, *, year: int | None = None, as_of: date | None =
     for key in removed:
         old = full[key]
         counts["已从台账移除"] += 1
-        items.append({**old, "change": "已从台账移除", "overdue": False, "closed": _is_closed(old, closed),
+        items.append({**old, "change": "已从台账移除", "overdue": False, "closed": is_closed_at(old, as_of),
                       "previous_status": old["status"], "status": None, "last_year_status": None})
     items.sort(key=lambda r: (CHANGES.index(r["change"]), r["category"] or "", r["item_id"] or ""))
     return TrackResult(year, as_of, _taken_at(newest), _taken_at(previous) if previous else None,

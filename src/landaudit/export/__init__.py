@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from landaudit.arrow import without_pandas
@@ -117,6 +117,8 @@ def load_export_data(workspace: Workspace, year: int) -> ExportData:
     by_code = {p.parcel_code: p for p in parcels}
     items = []
     for item in tables["ledger_items"]:
+        if item.get("counted") is False:
+            continue        # found after the as-of date, or 未定: in no list or count (SPEC §3, §6 rev. 2)
         codes = item["parcel_codes_linked"] or []
         first = by_code.get(codes[0]) if codes else None
         items.append({**item, "parcel_codes_text": "、".join(codes) or None,
@@ -263,16 +265,18 @@ def _track_items(workspace: Workspace, year: int, data: ExportData, config: Conf
 
 
 def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
-           by_township: bool = False, config: Config | None = None,
+           by_township: bool = False, config: Config | None = None, as_of: date | None = None,
            max_rows: int = XLSX_MAX_ROWS) -> ExportResult:
-    """Write data/exports/<year>/治理清单_<scope>.xlsx (+ 镇街/ and 退回/ workbooks)."""
-    from landaudit.classify import default_scope
+    """Write data/exports/<year>/治理清单_<scope>.xlsx (+ 镇街/ and 退回/ workbooks). The lists are as
+    of the date classify used; `as_of` classifies the year again at another date first."""
+    from landaudit.classify import classify_at, default_scope
     from landaudit.export.sendback import write_sendback
 
     without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     scope = scope or default_scope(config, year)
+    classify_at(workspace, year, as_of, config=config)
     data = load_export_data(workspace, year)
     data.progress = _track_items(workspace, year, data, config)
     towns = scope_townships(data, config, scope)

@@ -75,8 +75,11 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
     section("一、目标指标（一、(二) 发展目标）")
     header(["指标", "当前值", "目标", "单位", "是否达标"])
     kpi = _kpi_row(data.kpis, scope) or {}
-    open_major = sum(1 for i in items if not i["closed"] and i["severity"] in ("较大", "重大"))
-    overdue = sum(1 for i in items if i["overdue"])
+    # The scope's own figures from classify (kpis): the same counts as `report` and `track`, with the
+    # open major items linked to no parcel in the total of a scope of every township (SPEC §10 rev. 2).
+    open_major = kpi.get("open_major_items", sum(1 for i in items if not i["closed"] and i["severity"] in ("较大", "重大")))
+    overdue = kpi.get("overdue_items", sum(1 for i in items if i["overdue"]))
+    unlinked_major = kpi.get("open_major_unlinked") or 0
     freed = sum(p.area_mu for p in parcels if p.batch in FREED)
     lines = [
         ("规上工业亩均税收", kpi.get("above_scale_tax_per_mu"), PER_MU, f"≥ {targets.above_scale_tax_per_mu:g}", "万元/亩",
@@ -85,6 +88,7 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
          None if kpi.get("va_per_mu_growth") is None else kpi["va_per_mu_growth"] >= targets.va_per_mu_growth),
         ("未整改重大、较大问题隐患", open_major, INT, f"{targets.open_major_items}（动态清零）", "条",
          open_major <= targets.open_major_items),
+        *([("　其中未关联地块", unlinked_major, INT, "—", "条", None)] if unlinked_major else []),
         ("逾期未整改问题隐患", overdue, INT, "—", "条", None),
         ("腾换空间（拆除重建、功能转型、关停退出）", freed, MU, "—", "亩", None),
     ]

@@ -3,7 +3,8 @@
 -- the 规上 enterprises' own tax and value added (SPEC §10 rev. 2: a 规下 tenant's is not counted).
 -- Items count as they stand at the as-of date (06_ledger_items.sql `counted`). Open 重大/较大 items
 -- linked to no parcel count in the total of a scope that covers every township (rev. 2), shown
--- separately as open_major_unlinked.
+-- separately as open_major_unlinked (and the same for overdue and open items, so that report, track
+-- and 汇总 give one overdue count).
 -- Float sums take their inputs in parcel order so re-runs give identical Parquet.
 CREATE OR REPLACE TABLE kpis AS
 WITH p AS (SELECT * FROM params),
@@ -63,12 +64,14 @@ item_kpis AS (
     )
     GROUP BY GROUPING SETS ((scope, township), (scope))
 ),
-unlinked_major AS (
-    SELECT s.scope, '全部' AS township, count(*) AS open_major_unlinked
+unlinked_items AS (
+    SELECT s.scope, '全部' AS township,
+           count(*) FILTER (WHERE NOT i.closed AND i.severity_level >= 2) AS open_major_unlinked,
+           count(*) FILTER (WHERE i.overdue) AS overdue_unlinked,
+           count(*) FILTER (WHERE NOT i.closed) AS open_unlinked
     FROM (SELECT DISTINCT scope FROM param_scopes WHERE township IS NULL) s
     CROSS JOIN ledger_items i
-    WHERE i.counted AND NOT i.closed AND i.severity_level >= 2
-      AND i.ledger_id NOT IN (SELECT ledger_id FROM ledger_links)
+    WHERE i.counted AND i.ledger_id NOT IN (SELECT ledger_id FROM ledger_links)
     GROUP BY s.scope
 )
 SELECT
@@ -80,13 +83,14 @@ SELECT
          THEN k.above_scale_va_per_mu / pv.prev_above_scale_va_per_mu - 1 END AS va_per_mu_growth,
     coalesce(i.open_major_items, 0) + coalesce(u.open_major_unlinked, 0) AS open_major_items,
     coalesce(u.open_major_unlinked, 0) AS open_major_unlinked,
-    coalesce(i.overdue_items, 0) AS overdue_items,
-    coalesce(i.open_items, 0) AS open_items,
+    coalesce(i.overdue_items, 0) + coalesce(u.overdue_unlinked, 0) AS overdue_items,
+    coalesce(u.overdue_unlinked, 0) AS overdue_unlinked,
+    coalesce(i.open_items, 0) + coalesce(u.open_unlinked, 0) AS open_items,
     (SELECT target_above_scale_tax_per_mu FROM p) AS target_above_scale_tax_per_mu,
     (SELECT target_va_per_mu_growth FROM p) AS target_va_per_mu_growth,
     (SELECT target_open_major_items FROM p) AS target_open_major_items
 FROM parcel_kpis k
 LEFT JOIN prev_kpis pv ON pv.scope = k.scope AND pv.township = k.township
 LEFT JOIN item_kpis i ON i.scope = k.scope AND i.township = k.township
-LEFT JOIN unlinked_major u ON u.scope = k.scope AND u.township = k.township
+LEFT JOIN unlinked_items u ON u.scope = k.scope AND u.township = k.township
 ORDER BY k.scope, k.township = '全部' DESC, k.township;
