@@ -253,3 +253,19 @@ def test_streamed_workbook_rows_equal_the_whole_sheet_read_at_once(tmp_path):
             assert list(_sheet_rows(book.get_sheet_by_name(name))) == whole, (path.name, name)
             compared += 1
     assert compared >= 12
+
+
+def test_ledger_status_state_category_and_codes_of_every_fixture(all_fixtures):
+    """SPEC §3–§4 (rev. 2) on the real files: the status text is kept, its state derived; every
+    item's category is decided by its 问题类别 or names (no 未定); codes as a list and joined text."""
+    _, tables = all_fixtures
+    ledger = tables["ledger"]
+    state = {"未整改": "open", "整改中": "open", "已整改": "closed", "已销号": "closed", "整改不合格": "failed"}
+    assert {r["status"] for r in ledger} <= set(state)
+    assert all(r["status_state"] == state[r["status"]] for r in ledger)
+    assert [r["category"] for r in ledger].count("未定") == 0
+    assert all(r["parcel_code"] == ("、".join(r["parcel_codes"]) if r["parcel_codes"] else None) for r in ledger)
+    fire = _rows(tables, "ledger", "ledger_html_disguised.xls")
+    assert [r["parcel_codes"] for r in fire] == [["330681001002GB00012"], None, None, ["330681002001GB00031"]]
+    codes = {q["reason_code"] for q in tables["quality"]}
+    assert not codes & {"status_unrecognised", "ledger_category_undecided", "ledger_category_unknown"}

@@ -164,11 +164,49 @@ def test_a_code_that_arrived_as_a_number_is_flagged_never_repaired():
         n.parse_credit_code(9.13306811234568e17)
 
 
+A, B, C = "330681001002GB00012", "330681001002GB00013", "330681003001JA00007"
+UNIT_A = A + "F00010001"                    # 28-character 不动产单元号 of A
+SEPARATORS = ["、", ",", "，", ";", "；", "/", "\n", "\r\n", "\r", "、\n", " ；"]
+SPACES = [" ", "  ", "\u3000", "\t", " \u3000 "]
+
+
 def test_split_parcel_codes_on_every_separator():
     cell = "330681001002GB00012、330681001002GB00013；330681001002GB00014\n330681001002gb00015/330681001002GB00012"
     assert n.split_parcel_codes(cell) == [
         "330681001002GB00012", "330681001002GB00013", "330681001002GB00014", "330681001002GB00015",
     ]
+
+
+@pytest.mark.parametrize("separator", SEPARATORS + SPACES)
+@pytest.mark.parametrize(("first", "second"), [(A, B), (UNIT_A, B), (B, UNIT_A), (A.lower(), C)])
+def test_split_parcel_codes_each_separator_and_code_length(separator, first, second):
+    """Separators always split; spaces split when every piece is a complete 19/28-character code."""
+    expected = [n.parse_parcel_code(first), n.parse_parcel_code(second)]
+    assert n.split_parcel_codes(f"{first}{separator}{second}") == expected
+    assert n.split_parcel_codes(f" {first}{separator}{second} ") == expected
+    three = expected if C in expected else [*expected, C]        # a repeated code is kept once
+    assert n.split_parcel_codes(f"{first}{separator}{second}{separator}{C}") == three
+
+
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("cell", ["3306 8100 1002 GB00012", "330681 001 002 GB 00012", "330681001002GB 00012"])
+def test_spaces_inside_one_code_are_removed_not_split(space, cell):
+    assert n.split_parcel_codes(cell.replace(" ", space)) == [A]
+
+
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("incomplete", ["12", "330681001002GB0001", "ZJ20210087", "330681001002GQ00012"])
+def test_spaces_do_not_split_when_a_piece_is_no_complete_code(space, incomplete):
+    """One piece that is not a whole standard code: the cell is one code with its spaces removed
+    (and then listed as non-standard), never a guess at where the codes part."""
+    assert n.split_parcel_codes(f"{A}{space}{incomplete}") == [A + incomplete.upper()]
+
+
+def test_split_parcel_codes_of_another_county_splits_too():
+    """The space rule checks the layout, not the county: a code of 330682 is split off and then
+    flagged as non-standard by ingest like any other."""
+    other = "330682001002GB00012"
+    assert n.split_parcel_codes(f"{A} {other}") == [A, other]
 
 
 def test_credit_check_digit_hand_computed():
@@ -212,10 +250,12 @@ def test_parse_severity(raw, expected):
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    ("未整改", "未整改"), ("整改中", "整改中"), ("已整改", "已整改"), ("已销号", "已销号"),
-    ("整改不合格", "整改不合格"), ("验收不合格", "整改不合格"), ("已完成", "已整改"), ("销号", "已销号"),
+    ("未整改", "未整改"), (" 已 销号 ", "已 销号"), ("验收不合格", "验收不合格"), ("整改中（未销号）", "整改中（未销号）"),
+    ("整改\n完成", "整改 完成"), ("—", None), ("", None),
 ])
-def test_parse_status(raw, expected):
+def test_parse_status_keeps_the_text_as_written(raw, expected):
+    """SPEC §3 (rev. 2): the status column keeps the department's text (its state is derived
+    with the config's vocabulary: tests/test_vocabulary.py)."""
     assert n.parse_status(raw) == expected
 
 

@@ -30,7 +30,7 @@ FINDING_CODES: dict[str, str] = {
     "sheet_empty": "工作表为空",
     "temp_file": "Office 临时文件或系统文件，已跳过",
     "sheet_not_data": "填报说明或选项工作表，不含数据，已跳过",
-    "ledger_category_unknown": "无法确定问题类别：没有“问题类别”列，文件名和工作表名也不含类别关键词；已记为“其他”，请补充“问题类别”列",
+    "ledger_category_unknown": "无法确定本表的问题类别：没有“问题类别”列，工作表名、文件名和部门文件夹也不能确定类别{detail}；各条暂记为“未定”，不计入任何治理清单，请补充“问题类别”列",
     # rows: rejects when the field is required, warnings otherwise
     "missing_required": "“{column}”为必填项，不能为空",
     "missing_keys": "地块编码、统一社会信用代码、企业名称至少填写一项，否则无法关联到地块",
@@ -51,6 +51,8 @@ FINDING_CODES: dict[str, str] = {
     "ownership_conflict": "土地权属为“{value}”，但宗地代码特征码表示{detail}，请核实",
     "township_unknown": "镇街“{value}”不在配置的镇街名单中，已按原文保留，请核实",
     "enterprise_unlocatable": "企业既无统一社会信用代码也无地块编码，只能按名称关联，请补充",
+    "ledger_category_undecided": "无法确定问题类别：{detail}；本条暂记为“未定”，不计入任何治理清单，请填写明确的问题类别后重新报送",
+    "status_unrecognised": "“{column}”的值“{value}”{detail}，已按未整改（未销号）从严处理；请改为已整改、已销号、整改中、未整改、整改不合格等标准写法，或在 configs/landaudit.toml 的 [ingest.statuses] 中补充该词",
 }
 
 
@@ -66,6 +68,7 @@ FINDING_TITLES: dict[str, str] = {
     "duplicate_conflict": "重复且内容冲突", "credit_code_invalid": "信用代码校验错误",
     "parcel_code_nonstandard": "地块编码不规范", "ownership_conflict": "权属与特征码矛盾",
     "township_unknown": "镇街名称不明", "enterprise_unlocatable": "企业无法定位",
+    "ledger_category_undecided": "问题类别未定", "status_unrecognised": "整改状态无法识别",
 }
 assert set(FINDING_TITLES) == set(FINDING_CODES)
 

@@ -238,8 +238,25 @@ def parse_parcel_code(value: object) -> str | None:
     return text
 
 
+# SPEC §4 (rev. 2): a cell's codes are also split on spaces when every piece is a complete code by
+# the GB/T 37346 layout (any county: a code of another county is still kept and flagged later).
+_LIST_SEPARATORS = re.compile(r"[、,，;；/\n\r\u2028\u2029]+")
+_COMPLETE_CODE = re.compile(r"[0-9]{12}[GJZ][ABSXCDEFHWY][0-9]{5}(?:[FLQW][0-9]{8})?")
+
+
+def _space_pieces(part: str) -> list[str]:
+    """The space-separated pieces of one part when each is a complete 19- or 28-character code,
+    else the part whole (its spaces are then removed inside the one code)."""
+    pieces = part.split()
+    if len(pieces) > 1 and all(_COMPLETE_CODE.fullmatch(nfkc(p).upper()) for p in pieces):
+        return pieces
+    return [part]
+
+
 def split_parcel_codes(value: object) -> list[str] | None:
-    """Several codes per cell, separated by 、,，;；/ or a line break (SPEC §3)."""
+    """Several codes per cell, separated by 、,，;；/ or a line break, or by spaces when every
+    space-separated piece is a complete standard code (SPEC §3, §4 rev. 2). Each code is
+    normalised as parse_parcel_code does; repeats are dropped, the order kept."""
     if value is None:
         return None
     if isinstance(value, list):
@@ -247,13 +264,18 @@ def split_parcel_codes(value: object) -> list[str] | None:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         raise CellError("code_stored_as_number")
     else:
-        parts = re.split(r"[、,，;；/\n\r]+", nfkc(str(value)))
+        parts = [piece for part in _LIST_SEPARATORS.split(nfkc(str(value))) for piece in _space_pieces(part)]
     codes = []
     for part in parts:
         code = parse_parcel_code(part)
         if code and code not in codes:
             codes.append(code)
     return codes or None
+
+
+def join_parcel_codes(codes: list[str] | None) -> str | None:
+    """The ledger's `parcel_code` text: its codes joined with 、 (one code: the code itself)."""
+    return "、".join(codes) if codes else None
 
 
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -329,25 +351,71 @@ def parse_severity(value: object) -> str | None:
     raise CellError("invalid_choice")
 
 
+# The template's dropdown choices (export/templates.py); every one is in the default vocabulary.
 STATUSES = ("未整改", "整改中", "已整改", "已销号", "整改不合格")
-_STATUS_RULES = (  # first match wins: 不合格 before 整改, 未 before 完成
-    ("不合格", "整改不合格"), ("未通过", "整改不合格"),
-    ("销号", "已销号"), ("办结", "已销号"),
-    ("未整改", "未整改"), ("待整改", "未整改"), ("未完成", "未整改"), ("未开始", "未整改"),
-    ("整改中", "整改中"), ("正在", "整改中"), ("推进中", "整改中"), ("进行中", "整改中"),
-    ("已整改", "已整改"), ("已完成", "已整改"), ("完成整改", "已整改"), ("整改完成", "已整改"),
-)
+CLOSED, FAILED, OPEN = "closed", "failed", "open"
+_REMARK = re.compile(r"\([^()]*\)")          # after compact(): （…）, (…), 【…】 and […] are all (…)
+
+
+def status_key(text: str) -> str:
+    """A status as compared with the vocabulary (SPEC §3 rev. 2): NFKC, no whitespace at all,
+    brackets unified. Parenthesised remarks are still in it (see StatusReader.read)."""
+    return compact(text)
 
 
 def parse_status(value: object) -> str | None:
-    text = clean_text(value)
-    if text is None or is_null_token(text):
-        return None
-    key = compact(text)
-    for needle, status in _STATUS_RULES:
-        if needle in key:
-            return status
-    raise CellError("invalid_choice")
+    """The status as the department wrote it, cleaned (trimmed, whitespace collapsed); None when
+    blank. Its state (closed / failed / open) is read by StatusReader, which needs the config."""
+    return parse_name(value)
+
+
+class StatusReader:
+    """SPEC §3 (rev. 2): the state of a status text. `read(text)` gives (state, recognised):
+    - the text's remarks in brackets are dropped (整改中（未销号） → 整改中), the rest compared
+      exactly (not as a substring) with the failed, open and closed words, in that order;
+    - a text containing a negation (anywhere, remarks included) is never closed: a closed word
+      with a negation reads as open and unrecognised (已销号（未验收）);
+    - any other text reads as open and unrecognised (the conservative reading).
+    `closed` may be extended by the deprecated alias rules.closed_statuses."""
+
+    def __init__(self, closed, failed, open_, negations):
+        self.failed = frozenset(map(status_key, failed))
+        self.open = frozenset(map(status_key, open_)) - self.failed
+        self.closed = frozenset(map(status_key, closed)) - self.failed - self.open
+        self.negations = tuple(k for k in map(status_key, negations) if k)
+        self._memo: dict[str, tuple[str, bool]] = {}
+
+    @classmethod
+    def of(cls, config) -> StatusReader:
+        words = config.settings.ingest.statuses
+        closed = [*words.closed, *config.settings.rules.closed_statuses]
+        return cls(closed, words.failed, words.open, words.negations)
+
+    def read(self, text: str) -> tuple[str, bool]:
+        if text in self._memo:
+            return self._memo[text]
+        full = status_key(text)
+        core = full
+        while True:
+            shorter = _REMARK.sub("", core)
+            if shorter == core:
+                break
+            core = shorter
+        if core in self.failed:
+            reading = (FAILED, True)
+        elif core in self.open:
+            reading = (OPEN, True)
+        elif core in self.closed:
+            reading = (OPEN, False) if self.negation(full) else (CLOSED, True)
+        else:
+            reading = (OPEN, False)
+        if len(self._memo) < 10_000:
+            self._memo[text] = reading
+        return reading
+
+    def negation(self, text: str) -> str | None:
+        """The first negation word the (compacted) text contains."""
+        return next((word for word in self.negations if word in text), None)
 
 
 def parse_acceptance(value: object) -> str | None:

@@ -31,7 +31,6 @@ from landaudit.ingest.rows import (
     DUPLICATE,
     SheetContext,
     SheetRows,
-    ledger_category_from_names,
     process_sheet,
 )
 from landaudit.workspace import Workspace, write_json, write_parquet
@@ -52,13 +51,19 @@ def dataset_schema(name: str, spec: DatasetSpec) -> pa.Schema:
             columns.append((f"{spec_field.name}_key", pa.string()))
         elif spec_field.type == "credit_code":
             columns.append((f"{spec_field.name}_valid", pa.bool_()))
+        elif spec_field.type == "status":
+            # SPEC §3 (rev. 2): closed / failed / open, null for a blank status
+            columns.append((f"{spec_field.name}_state", pa.string()))
     names = {c for c, _ in columns}
     if name == "land":
         columns.append(("area_m2", pa.float64()))
     if name == "ledger":
-        for extra in ("category", "item_id"):
+        # SPEC §4 (rev. 2): the item's codes (list) and their text joined with 、 (what track,
+        # export and explain show); both whichever of the two datasets.toml defines
+        for extra, kind in (("category", pa.string()), ("item_id", pa.string()),
+                            ("parcel_codes", pa.list_(pa.string())), ("parcel_code", pa.string())):
             if extra not in names:
-                columns.append((extra, pa.string()))
+                columns.append((extra, kind))
         columns.append(("item_id_generated", pa.bool_()))
     columns += [("source_file", pa.string()), ("source_sheet", pa.string()), ("source_row", pa.int64())]
     return pa.schema(columns)
@@ -223,11 +228,12 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
         entry.unmapped_columns = match.unmapped
         ctx = SheetContext(config, specs[match.dataset], match.dataset, rel, sheet.name)
         if match.dataset == "ledger":
-            ctx.default_category = ledger_category_from_names(hint, config)
-            entry.category = ctx.default_category
-            if ctx.default_category is None and "category" not in entry.columns:
-                findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel,
-                                             sheet=sheet.name, dataset="ledger"))
+            entry.category = ctx.sheet_category
+            if entry.category is None and "category" not in entry.columns:
+                # SPEC §3 (rev. 2): every item will be 未定 (each is listed too); say once what to fix
+                hints = ctx.categories.sheet.describe()
+                findings.append(make_finding(VERIFY, "ledger_category_unknown", file=rel, sheet=sheet.name,
+                                             dataset="ledger", detail=f"（{hints}）" if hints else ""))
         schema, index, first_chunk = schemas[match.dataset], len(entries) - 1, len(candidates)
         value_keys = [k for k in schema.names if not k.startswith("source_")]
 

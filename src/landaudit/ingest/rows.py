@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from landaudit.config import Config, DatasetSpec, FieldSpec
 from landaudit.findings import REJECT, VERIFY, WARNING, Finding, make_finding
 from landaudit.ingest import normalise as n
+from landaudit.ingest.category import UNDECIDED, CategoryResolver, Resolution, category_from_names
 from landaudit.ingest.header import HeaderMatch, header_key
 from landaudit.ingest.units import MU_M2
 
@@ -107,12 +108,9 @@ def skip_kind(row: list, header: HeaderTexts) -> str | None:
 
 
 def ledger_category_from_names(text: str, config: Config) -> str | None:
-    """SPEC §3: the category from a 问题类别 value, or a file/sheet name, via config keywords."""
-    key = n.compact(text)
-    for rule in config.settings.ingest.ledger_categories:
-        if rule.category == key or any(word in key for word in rule.keywords):
-            return rule.category
-    return None
+    """SPEC §3 (rev. 2): the category a "/"-separated path of names (…/folder/file/sheet) leads
+    to, as ingest resolves a sheet without a 问题类别 value; None when no level decides."""
+    return category_from_names(text, config)
 
 
 @dataclass
@@ -122,14 +120,22 @@ class SheetContext:
     dataset: str
     file: str
     sheet: str
-    default_category: str | None = None
     parcel_pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.parcel_pattern = n.parcel_code_pattern(self.config.settings.county.code)
-        derived = {"name", "credit_code", "parcel_code", "parcel_codes", "township"}
+        derived = {"name", "credit_code", "parcel_code", "parcel_codes", "township", "status"}
         self.derived_fields = [f for f in self.spec.fields if f.type in derived]
         self._townships: dict[str, str | None] = {}
+        self.statuses = n.StatusReader.of(self.config) if self.dataset == "ledger" else None
+        self.categories = CategoryResolver(self.config, self.file, self.sheet) if self.dataset == "ledger" else None
+        # an older datasets.toml names the ledger's codes field parcel_code (one code per item)
+        self.codes_as_list = any(f.name == "parcel_codes" for f in self.spec.fields)
+
+    @property
+    def sheet_category(self) -> str | None:
+        """The category the sheet's names (sheet, file, folders) decide; None when they do not."""
+        return self.categories.sheet.category if self.categories else None
 
     def township(self, text: str) -> str | None:
         """The official township a cell names (memoised: a sheet repeats few names)."""
@@ -148,7 +154,6 @@ def _choices(spec_field: FieldSpec) -> str:
     return {
         "ownership": "国有、集体",
         "severity": "一般、较大、重大",
-        "status": "、".join(n.STATUSES),
         "acceptance": "合格、不合格",
     }.get(spec_field.type, "")
 
@@ -170,7 +175,7 @@ def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> C
         "date": n.parse_date,
         "ownership": n.parse_ownership,
         "severity": n.parse_severity,
-        "status": n.parse_status,
+        "status": n.parse_status,      # the text as written; its state is derived (_status_state)
         "acceptance": n.parse_acceptance,
         "category": n.parse_name,
     }[kind]
@@ -344,6 +349,9 @@ def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row:
                 if not ctx.parcel_pattern.match(code):
                     findings.append(ctx.finding(VERIFY, "parcel_code_nonstandard", row=excel_row,
                                                 column=headers.get(name), value=code, detail=county.code))
+        elif spec_field.type == "status":
+            record[f"{name}_state"] = None if value is None else _status_state(value, ctx, headers.get(name),
+                                                                              excel_row, findings)
         elif spec_field.type == "township" and value is not None:
             official = ctx.township(value)
             if official is None:
@@ -357,7 +365,7 @@ def _derive(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row:
     if ctx.dataset == "land":
         _derive_land(record, ctx, headers, excel_row, findings)
     elif ctx.dataset == "ledger":
-        _derive_ledger(record, ctx)
+        _derive_ledger(record, ctx, headers, excel_row, findings)
 
 
 def _derive_land(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
@@ -372,12 +380,33 @@ def _derive_land(record: dict, ctx: SheetContext, headers: dict[str, str], excel
                                         detail=f"{by_code}（特征码 {code[12:14]}）"))
 
 
-def _derive_ledger(record: dict, ctx: SheetContext) -> None:
-    category = record.get("category")
-    if category is not None:
-        record["category"] = ledger_category_from_names(category, ctx.config) or category
-    else:
-        record["category"] = ctx.default_category or "其他"
+def _status_state(text: str, ctx: SheetContext, column: str | None, excel_row: int,
+                  findings: list[Finding]) -> str:
+    """SPEC §3 (rev. 2): closed / failed / open; an unrecognised status is open and 待核实."""
+    state, recognised = ctx.statuses.read(text)
+    if not recognised:
+        negation = ctx.statuses.negation(n.status_key(text))
+        detail = f"含否定词“{negation}”，不能算作已整改或已销号" if negation else "不在整改状态词表中"
+        findings.append(ctx.finding(VERIFY, "status_unrecognised", row=excel_row, column=column, value=text,
+                                    detail=detail))
+    return state
+
+
+def _derive_ledger(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
+                   findings: list[Finding]) -> None:
+    # SPEC §4 (rev. 2): an item may name several parcels; `parcel_code` is their joined text
+    if ctx.codes_as_list:
+        record["parcel_code"] = n.join_parcel_codes(record.get("parcel_codes"))
+    else:                                   # an older datasets.toml: one code per item
+        code = record.get("parcel_code")
+        record["parcel_codes"] = [code] if code else None
+    value = record.get("category")
+    resolution = ctx.categories.item(value)
+    record["category"] = resolution.category or UNDECIDED
+    if resolution.category is None:
+        findings.append(ctx.finding(VERIFY, "ledger_category_undecided", row=excel_row,
+                                    column=headers.get("category"), value=value,
+                                    detail=_undecided_detail(resolution, value, ctx)))
     record["item_id_generated"] = record.get("item_id") is None
     if record["item_id_generated"]:
         # SPEC §3: a stable hash of category, keys, description and found date
@@ -385,3 +414,16 @@ def _derive_ledger(record: dict, ctx: SheetContext) -> None:
                  record.get("name_key"), record.get("description"), record.get("found_date")]
         digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
         record["item_id"] = f"H{digest[:15].upper()}"
+
+
+def _undecided_detail(resolution: Resolution, value: str | None, ctx: SheetContext) -> str:
+    """Why an item's category is 未定 and which categories are candidates, in Chinese."""
+    if resolution.value_unmatched:
+        why = f"“{value}”不是已配置的问题类别"
+    elif resolution.hints:
+        why = "提示的类别强度相同"
+    else:
+        why = "“问题类别”为空，工作表名、文件名和部门文件夹也未指明类别"
+    hints = resolution.describe()
+    known = "、".join(ctx.categories.rules.names)
+    return why + (f"（{hints}）" if hints else "") + (f"；可选类别：{known}" if known else "")
