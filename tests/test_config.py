@@ -14,7 +14,7 @@ def test_shipped_defaults_describe_the_three_datasets_of_spec_3():
     assert set(specs) == {"land", "enterprise", "ledger"}
     required = {name: {f.name for f in spec.fields if f.required} for name, spec in specs.items()}
     assert required == {"land": {"parcel_code", "township", "area_mu"}, "enterprise": {"name"}, "ledger": set()}
-    assert specs["ledger"].required_any == ["parcel_code", "credit_code", "name"]
+    assert specs["ledger"].required_any == ["parcel_codes", "credit_code", "name"]
     assert config.settings.county.code == "330681"
     assert specs["enterprise"].field("tax").target_unit == "万元"
     assert config.sources["landaudit.toml"].startswith("内置默认")

@@ -250,11 +250,14 @@ def test_filled_templates_ingest_with_zero_rejects(written, config, tmp_path):
 def test_category_column_kept_when_names_do_not_lead_to_the_category(config, tmp_path):
     from landaudit.config import LedgerCategoryRule
 
-    rules = [LedgerCategoryRule(category="其他", keywords=["其它"])]
+    # SPEC §3 rev. 2: the template of 其他 names both 其他 and 他 (two own names tie), so its sheet
+    # name decides nothing and the 问题类别 column stays
+    rules = [LedgerCategoryRule(category="其他", keywords=["其它"]), LedgerCategoryRule(category="他", keywords=["它"])]
     ingest_settings = config.settings.ingest.model_copy(update={"ledger_categories": rules})
     custom = config.model_copy(update={"settings": config.settings.model_copy(update={"ingest": ingest_settings})})
-    (path,) = [p for p in write_templates(tmp_path, custom) if "台账" in p.name]
-    ws = openpyxl.load_workbook(path).worksheets[0]
+    paths = [p for p in write_templates(tmp_path, custom) if "台账" in p.name and "其他" in p.name]
+    assert len(paths) == 1
+    ws = openpyxl.load_workbook(paths[0]).worksheets[0]
     columns = header_columns(ws)
     assert "问题类别" in columns
     assert validations(ws)[columns["问题类别"]].formula1 == '"其他"'
