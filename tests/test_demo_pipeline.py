@@ -17,7 +17,7 @@ runner = CliRunner()
 def demo_ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo_ws")
     for args in (["demo", "--parcels", "400"],
-                 ["ingest", "--year", "2022"], ["classify", "--year", "2022", "--as-of", "2022-12-31"],
+                 ["ingest", "--year", "2022"], ["classify", "--year", "2022"],          # as of 2022-12-31
                  ["ingest", "--year", "2023"], ["classify", "--year", "2023", "--as-of", "2023-12-31"]):
         result = runner.invoke(app, [*args, "-w", str(root)], catch_exceptions=False)
         assert result.exit_code == 0, (args, result.output)
@@ -88,3 +88,33 @@ def test_classify_is_deterministic_across_reruns(demo_ws):
         result = runner.invoke(app, ["classify", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_ws)])
         assert result.exit_code == 0
         assert [n for n, t in before.items() if not pq.read_table(folder / f"{n}.parquet").equals(t)] == []
+
+
+def test_no_idle_parcel_is_rated_above_d_and_every_group_has_each_class(demo_ws):
+    parcels = pq.read_table(demo_ws / "data/processed/2023/parcels.parquet").to_pylist()
+    assert any(p["idle"] for p in parcels)
+    assert {p["rating"] for p in parcels if p["idle"]} == {"D"}               # SPEC §8 rev. 2
+    for group in ("规上", "规下"):
+        assert {p["rating"] for p in parcels if p["rating_group"] == group} == {"A", "B", "C", "D"}
+
+
+def test_report_track_and_the_workbook_show_the_same_overdue_count(demo_ws):
+    import openpyxl
+
+    from landaudit.classify import recorded_as_of
+    from landaudit.workspace import Workspace
+
+    ws = Workspace.at(demo_ws)
+    assert recorded_as_of(ws, 2022).isoformat() == "2022-12-31"            # the default for a past year
+    result = runner.invoke(app, ["export", "--year", "2023", "-w", str(demo_ws)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(runner.invoke(app, ["report", "--year", "2023", "--format", "json", "-w", str(demo_ws)]).output)
+    city = next(r for r in report["rows"] if r["scope"] == "city" and r["township"] == "全部")
+    track = json.loads(runner.invoke(app, ["track", "--year", "2023", "--format", "json", "-w", str(demo_ws)]).output)
+    book = openpyxl.load_workbook(demo_ws / "data/exports/2023/治理清单_city.xlsx", read_only=True)
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
+    overdue = city["kpis"]["overdue_items"]["value"]
+    assert overdue > 0
+    assert track["counts"]["逾期"] == summary["逾期未整改问题隐患"] == overdue
+    assert track["as_of"] == city["as_of"] == "2023-12-31"
+    assert summary["未整改重大、较大问题隐患"] == city["kpis"]["open_major_items"]["value"]
