@@ -8,6 +8,13 @@ from landaudit.workspace import Workspace
 LINK_METHODS = {"parcel_code": "按地块编码", "credit_code": "按统一社会信用代码", "name": "按名称"}
 
 
+def _item_state(item: dict) -> str:
+    """An item's state at the as-of date (SPEC §2, §6 rev. 2), as the lists judge it."""
+    if item.get("counted") is False:
+        return "问题类别未定，不计入" if item["category"] == "未定" else "判断日之后发现，不计入"
+    return "逾期" if item["overdue"] else ("已关闭" if item["closed"] else "未到期")
+
+
 def _yes_no(value: object) -> str:
     return "—" if value is None else ("是" if value else "否")
 
@@ -75,7 +82,7 @@ def explain(workspace: Workspace, parcel_code: str, *, year: int | None = None) 
     ]
     item_rows = [
         (i["item_id"], i["category"], i["severity"] or "—", i["status"] or "—", str(i["deadline"] or "—"),
-         "逾期" if i["overdue"] else ("已关闭" if i["closed"] else "未到期"),
+         _item_state(i),
          LINK_METHODS.get(i["link_method"], i["link_method"] or ""), _where(i))
         for i in items
     ]
