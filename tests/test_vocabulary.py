@@ -25,12 +25,8 @@ from landaudit.config import (
 from landaudit.ingest import ingest
 from landaudit.ingest import normalise as n
 from landaudit.ingest.category import (
-    FILE_LEVEL,
-    FOLDER_LEVEL,
-    SHEET_LEVEL,
     UNDECIDED,
     CategoryResolver,
-    CategoryRules,
 )
 
 from conftest import sheet_entry, write_xlsx
