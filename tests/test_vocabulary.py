@@ -391,3 +391,22 @@ def test_an_older_datasets_toml_with_one_ledger_code_still_gives_both_columns(wo
     _, ledger, _ = _ledger(workspace, [["P1", "安全生产", "诸暨市某厂", A, "问题", "一般", "2023-05-01", "整改中"]])
     row = ledger.to_pylist()[0]
     assert (row["parcel_code"], row["parcel_codes"]) == (A, [A])
+
+
+# ---------------------------------------------------------------- severities from config (SPEC §3)
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("重大", "重大"), ("重大事故隐患", "重大"), ("较大", "较大"), ("较大隐患", "较大"), ("一般", "一般"),
+    ("一 般", "一般"), ("一级", "重大"), ("二级隐患", "较大"), ("三级", "一般"), ("—", None), ("", None),
+])
+def test_severity_words_come_from_config(cell, expected):
+    from landaudit.config import IngestSettings
+
+    settings = IngestSettings(severities={"重大": ["一级"], "较大": ["二级"], "一般": ["三级"]})
+    assert n.parse_severity(cell, settings.severity_words) == expected
+
+
+def test_an_unknown_severity_is_a_warning_not_a_guess():
+    with pytest.raises(n.CellError):
+        n.parse_severity("特别严重")
+    assert n.parse_severity("特别严重", (("重大", ("重大", "特别严重")),)) == "重大"

@@ -170,6 +170,14 @@ class IngestSettings(Strict):
     # Words never used as category keywords, on top of GENERIC_CATEGORY_WORDS (which always apply).
     generic_category_words: list[str] = []
     statuses: StatusVocabulary = StatusVocabulary()
+    # SPEC §3: severity words, tried 重大 first, then 较大, then 一般 (a cell containing one is that level)
+    severities: dict[Literal["重大", "较大", "一般"], list[str]] = {"重大": ["重大"], "较大": ["较大"], "一般": ["一般"]}
+
+    @property
+    def severity_words(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(severity, words) from the most severe down; each level's own name always counts."""
+        return tuple((level, tuple(dict.fromkeys([level, *self.severities.get(level, [])])))
+                     for level in ("重大", "较大", "一般"))
 
     @field_validator("ledger_categories")
     @classmethod

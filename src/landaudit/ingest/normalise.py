@@ -339,14 +339,18 @@ def parse_ownership(value: object) -> str | None:
 SEVERITIES = ("一般", "较大", "重大")
 
 
-def parse_severity(value: object) -> str | None:
-    """一般 < 较大 < 重大; 重大事故隐患 = 重大 (SPEC §3)."""
+_SEVERITY_WORDS = tuple((level, (level,)) for level in ("重大", "较大", "一般"))
+
+
+def parse_severity(value: object, words: tuple[tuple[str, tuple[str, ...]], ...] = _SEVERITY_WORDS) -> str | None:
+    """一般 < 较大 < 重大; 重大事故隐患 = 重大 (SPEC §3). `words`: (severity, words) from the most
+    severe down, as [ingest.severities] configures them; a cell containing a word is that level."""
     text = clean_text(value)
     if text is None or is_null_token(text):
         return None
     key = compact(text)
-    for severity in ("重大", "较大", "一般"):
-        if severity in key:
+    for severity, needles in words:
+        if any(compact(word) in key for word in needles):
             return severity
     raise CellError("invalid_choice")
 

@@ -174,7 +174,7 @@ def _normaliser(spec_field: FieldSpec, ctx: SheetContext, unit: str | None) -> C
         "bool": n.parse_bool,
         "date": n.parse_date,
         "ownership": n.parse_ownership,
-        "severity": n.parse_severity,
+        "severity": lambda v: n.parse_severity(v, ctx.config.settings.ingest.severity_words),
         "status": n.parse_status,      # the text as written; its state is derived (_status_state)
         "acceptance": n.parse_acceptance,
         "category": n.parse_name,
