@@ -178,12 +178,16 @@ def scope_townships(data: ExportData, config: Config, scope: str) -> set[str]:
 def _verify_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
     """待核实: unlinked records, 待核实 findings and conflicting duplicates (SPEC §3–§5)."""
     rows = []
-    for u in data.unlinked:
-        rows.append({"kind": "未关联", "dataset": {"enterprise": "企业", "ledger": "问题隐患"}[u["dataset"]],
-                     "subject": u["name"] or u["credit_code"] or u["item_id"], "message": u["reason"],
-                     "file": u["source_file"], "sheet": u["source_sheet"], "row": u["source_row"],
-                     "column": None, "value": u["parcel_code"], "township": None})
     dataset_names = {"land": "工业用地", "enterprise": "企业", "ledger": "问题隐患", None: None}
+    towns_of = {p.parcel_code: p.township for p in data.parcels}
+    for u in data.unlinked:
+        # a parcel whose 四个一批 waits for its plan conformity (SPEC §7 rev. 2) belongs to its township
+        parcel_row = u["dataset"] == "land"
+        rows.append({"kind": "四个一批待定" if parcel_row else "未关联", "dataset": dataset_names.get(u["dataset"]),
+                     "subject": u["parcel_code"] if parcel_row else u["name"] or u["credit_code"] or u["item_id"],
+                     "message": u["reason"], "file": u["source_file"], "sheet": u["source_sheet"],
+                     "row": u["source_row"], "column": None, "value": u["parcel_code"],
+                     "township": towns_of.get(u["parcel_code"]) if parcel_row else None})
     for f in _flagged(data):
         rows.append({"kind": "待核实" if f["level"] == "verify" else "重复冲突", "dataset": dataset_names.get(f["dataset"]),
                      "subject": f["value"], "message": f["message"], "file": f["file"], "sheet": f["sheet"],
