@@ -338,12 +338,12 @@ def item_links(register: Register, ent_links: list[list[str]]) -> list[list[str]
     for item in register.items:
         codes = [c for c in dict.fromkeys(code19(c) for c in item.parcel_codes) if c in land]
         if not codes and item.credit_code:
-            found = [c for e, k in zip(register.enterprises, ent_links) if e.credit_code == item.credit_code for c in k]
+            found = [c for e, k in zip(register.enterprises, ent_links, strict=True) if e.credit_code == item.credit_code for c in k]
             found += [p.code for p in register.parcels if p.right_holder_credit_code == item.credit_code]
             codes = list(dict.fromkeys(found))
         if not codes and name_key(item.name):
             key = name_key(item.name)
-            found = [c for e, k in zip(register.enterprises, ent_links) if name_key(e.name) == key for c in k]
+            found = [c for e, k in zip(register.enterprises, ent_links, strict=True) if name_key(e.name) == key for c in k]
             found += [p.code for p in register.parcels if name_key(p.right_holder) == key]
             codes = list(dict.fromkeys(found))
         out.append(codes)
@@ -383,12 +383,12 @@ def evaluate(register: Register) -> dict[str, ParcelResult]:
 
     # enterprises on each parcel with their share
     on_parcel: dict[str, list[tuple[Enterprise, float]]] = {p.code: [] for p in register.parcels}
-    for e, codes in zip(register.enterprises, ent_links):
+    for e, codes in zip(register.enterprises, ent_links, strict=True):
         total = sum(area[c] for c in codes)
         for c in codes:
             on_parcel[c].append((e, area[c] / total))
     items_on: dict[str, list[ItemState]] = {p.code: [] for p in register.parcels}
-    for s, codes in zip(states, it_links):
+    for s, codes in zip(states, it_links, strict=True):
         for c in codes:
             items_on[c].append(s)
 
@@ -403,7 +403,7 @@ def evaluate(register: Register) -> dict[str, ParcelResult]:
         backward = any(e.backward_capacity is True for e, _ in ents)
         against = any(e.industry_direction_ok is False for e, _ in ents)
 
-        def alloc(attr: str) -> float | None:
+        def alloc(attr: str, ents=ents) -> float | None:
             return _sum([None if getattr(e, attr) is None else float(getattr(e, attr)) * share for e, share in ents])
 
         if idle:
