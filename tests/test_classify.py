@@ -122,7 +122,7 @@ def test_exempt_enterprise_is_not_flagged_and_not_ranked(tmp_path):
     (item("F", "信访", "重大", "未整改"), False),               # not a 低散乱污 category
     (item("G", "安全生产", "一般", "整改不合格"), True),        # failed rectification, any severity
     (item("H", "环保", "一般", "已整改", acceptance="不合格"), True),
-    (item("I", "环保", "较大", None, closed_date=date(2023, 3, 1)), False),   # 销号日期 without status
+    (item("I", "环保", "较大", None, closed_date=date(2023, 3, 1)), True),    # 销号日期, no status: open (rev. 2)
 ])
 def test_scattered_polluting(tmp_path, ledger_item, expected):
     ledger_item = {"parcel_code": CODE.format(1), **ledger_item}

@@ -135,6 +135,7 @@ AS_OF = date(2023, 12, 31)
     ({"status": "已销号", "closed_date": date(2023, 12, 31)}, False),  # closed on D
     ({"status": "已销号", "closed_date": None}, False),                # closed, no date
     ({"status": None, "closed_date": date(2024, 1, 15)}, True),        # only a 销号日期, after D
+    ({"status": None, "closed_date": date(2023, 3, 1)}, True),         # only a 销号日期: never guessed closed
     ({"status": "未整改", "found_date": date(2024, 1, 10)}, False),    # found after D: does not exist
     ({"status": "未整改", "found_date": date(2023, 12, 31)}, True),    # found on D
     ({"status": "未整改", "found_date": None}, True),

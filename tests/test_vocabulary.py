@@ -410,3 +410,18 @@ def test_an_unknown_severity_is_a_warning_not_a_guess():
     with pytest.raises(n.CellError):
         n.parse_severity("特别严重")
     assert n.parse_severity("特别严重", (("重大", ("重大", "特别严重")),)) == "重大"
+
+
+@pytest.mark.parametrize(("status", "closed_date", "listed"), [
+    (None, "2023-05-01", True),          # a date alone is never read as closed: 待核实
+    ("已销号", "2023-05-01", False),
+    ("整改中", "2023-05-01", False),     # a state says what it is; the date is the department's
+    (None, None, False),
+])
+def test_a_closed_date_beside_a_blank_status_is_listed_not_guessed(workspace, status, closed_date, listed):
+    header = [*HEADER, "销号日期"]
+    rows = [["D1", "安全生产", "诸暨市某厂", None, "问题", "较大", "2023-04-01", status, closed_date]]
+    _, ledger, quality = _ledger(workspace, rows, header=header)
+    assert ledger.column("status_state").to_pylist() == [n.parse_name(status) and ("closed" if status == "已销号" else "open")]
+    flagged = [q for q in quality if q["reason_code"] == "status_blank_with_closed_date"]
+    assert [(q["row"], q["level"], q["value"]) for q in flagged] == ([(2, "verify", closed_date)] if listed else [])

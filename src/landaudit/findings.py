@@ -52,6 +52,7 @@ FINDING_CODES: dict[str, str] = {
     "township_unknown": "镇街“{value}”不在配置的镇街名单中，已按原文保留，请核实",
     "enterprise_unlocatable": "企业既无统一社会信用代码也无地块编码，只能按名称关联，请补充",
     "ledger_category_undecided": "无法确定问题类别：{detail}；本条暂记为“未定”，不计入任何治理清单，请填写明确的问题类别后重新报送",
+    "status_blank_with_closed_date": "整改状态为空，但填了销号日期 {value}；只凭日期不能算已销号，已按未整改从严处理，请补填整改状态（如“已销号”）",
     "status_unrecognised": "“{column}”的值“{value}”{detail}，已按未整改（未销号）从严处理；请改为已整改、已销号、整改中、未整改、整改不合格等标准写法，或在 configs/landaudit.toml 的 [ingest.statuses] 中补充该词",
 }
 
@@ -68,7 +69,7 @@ FINDING_TITLES: dict[str, str] = {
     "duplicate_conflict": "重复且内容冲突", "credit_code_invalid": "信用代码校验错误",
     "parcel_code_nonstandard": "地块编码不规范", "ownership_conflict": "权属与特征码矛盾",
     "township_unknown": "镇街名称不明", "enterprise_unlocatable": "企业无法定位",
-    "ledger_category_undecided": "问题类别未定", "status_unrecognised": "整改状态无法识别",
+    "ledger_category_undecided": "问题类别未定", "status_unrecognised": "整改状态无法识别", "status_blank_with_closed_date": "有销号日期无整改状态",
 }
 assert set(FINDING_TITLES) == set(FINDING_CODES)
 

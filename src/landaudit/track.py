@@ -104,11 +104,10 @@ def exists_at(row: dict, as_of: date) -> bool:
 
 
 def is_closed_at(row: dict, as_of: date) -> bool:
-    """Closed at the as-of date: a closed status (or a 销号日期 and no status) whose 销号日期, if
-    given, is on or before it (sql/06_ledger_items.sql)."""
+    """Closed at the as-of date: a closed status whose 销号日期, if given, is on or before it
+    (sql/06_ledger_items.sql)."""
     closed_date = row.get("closed_date")
-    closed = row.get("status_state") == "closed" or (row.get("status") is None and closed_date is not None)
-    return closed and (closed_date is None or closed_date <= as_of)
+    return row.get("status_state") == "closed" and (closed_date is None or closed_date <= as_of)
 
 
 def track(workspace: Workspace, *, year: int | None = None, as_of: date | None = None,

@@ -407,6 +407,12 @@ def _derive_ledger(record: dict, ctx: SheetContext, headers: dict[str, str], exc
         findings.append(ctx.finding(VERIFY, "ledger_category_undecided", row=excel_row,
                                     column=headers.get("category"), value=value,
                                     detail=_undecided_detail(resolution, value, ctx)))
+    if (record.get("status") is None and record.get("closed_date") is not None
+            and record["category"] != ctx.config.settings.rules.petition_category):
+        # SPEC §6 rev. 2: closed only by a closed status; a date alone is never guessed closed
+        findings.append(ctx.finding(VERIFY, "status_blank_with_closed_date", row=excel_row,
+                                    column=headers.get("status") or headers.get("closed_date"),
+                                    value=record["closed_date"].isoformat()))
     record["item_id_generated"] = record.get("item_id") is None
     if record["item_id_generated"]:
         # SPEC §3: a stable hash of category, keys, description and found date
