@@ -4,6 +4,7 @@ Every expectation is computed by hand in the comment beside it."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -111,6 +112,13 @@ def test_plot_ratio_rounds_half_up(tmp_path, plot_ratio, low, shown):
     assert p["collective_reasons"] == ([f"集体土地：容积率 {shown}，土地利用率低"] if low else [])
 
 
+@functools.cache
+def _macro_connection():
+    con = duckdb.connect()
+    con.execute(dict(sql_models())["macros"])
+    return con
+
+
 @settings(max_examples=300, deadline=None, derandomize=True)
 @hypothesis_given(thousandths=st.integers(0, 10_000_000), divisor=st.sampled_from([1, 2, 3, 4, 5, 7, 8, 15, 20, 25, 40]))
 def test_round_half_up_macro_matches_decimal_rounding(thousandths, divisor):
@@ -118,9 +126,7 @@ def test_round_half_up_macro_matches_decimal_rounding(thousandths, divisor):
     # a double division of a double numerator
     numerator = thousandths * divisor / 1000
     value = numerator / divisor
-    con = duckdb.connect()
-    con.execute(dict(sql_models())["macros"])
-    got = con.execute("SELECT round_half_up(?::DOUBLE, 2)", [value]).fetchone()[0]
+    got = _macro_connection().execute("SELECT round_half_up(?::DOUBLE, 2)", [value]).fetchone()[0]
     expected = float((Decimal(thousandths) / 1000).quantize(Decimal("0.01"), ROUND_HALF_UP))
     assert got == expected
 
