@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
 from landaudit.workspace import Workspace, write_parquet
 
@@ -110,9 +109,7 @@ def is_closed_at(row: dict, as_of: date) -> bool:
     return row.get("status_state") == "closed" and (closed_date is None or closed_date <= as_of)
 
 
-def track(workspace: Workspace, *, year: int | None = None, as_of: date | None = None,
-          config: Config | None = None) -> TrackResult:
-    config = config or load_config(workspace.root)
+def track(workspace: Workspace, *, year: int | None = None, as_of: date | None = None) -> TrackResult:
     year = workspace.resolve_year(year)
     from landaudit.classify import default_as_of, recorded_as_of
 

@@ -260,12 +260,12 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
     return counts
 
 
-def _track_items(workspace: Workspace, year: int, data: ExportData, config: Config) -> list[dict] | None:
+def _track_items(workspace: Workspace, year: int, data: ExportData) -> list[dict] | None:
     from landaudit.track import list_snapshots, track
 
     if not list_snapshots(workspace, year):
         return None
-    return track(workspace, year=year, as_of=data.as_of, config=config).items
+    return track(workspace, year=year, as_of=data.as_of).items
 
 
 def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
@@ -282,7 +282,7 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     scope = scope or default_scope(config, year)
     classify_at(workspace, year, as_of, config=config)
     data = load_export_data(workspace, year)
-    data.progress = _track_items(workspace, year, data, config)
+    data.progress = _track_items(workspace, year, data)
     towns = scope_townships(data, config, scope)
     folder = workspace.exports / str(year)
     main = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"
