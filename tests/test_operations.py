@@ -201,7 +201,8 @@ def test_track_counts_on_two_hand_made_snapshots(tmp_path):
     result = track(ws, year=2023, as_of=date(2023, 12, 31))
     assert result.counts == {"新增": 1, "销号": 1, "仍未整改": 2, "重新打开": 1, "逾期": 2, "已从台账移除": 1}
     # vs 2022: A was open at the end of last year and is closed now; everything else is new this year
-    assert result.year_counts == {"上年未整改": 1, "上年未整改已销号": 1, "上年未整改仍未整改": 0, "本年新增": 4}
+    assert result.year_counts == {"上年未整改": 1, "上年未整改已销号": 1, "上年未整改仍未整改": 0,
+                                  "上年未整改已从台账移除": 0, "上年已销号重新打开": 0, "本年新增": 4}
     changes = {r["item_id"]: r["change"] for r in result.items}
     assert changes == {"A": "销号", "C": "仍未整改", "D": "重新打开", "E": "仍未整改", "F": "新增", "G": "已从台账移除"}
     # the removed item is listed with its whole row from the earlier snapshot (deadline, source row),

@@ -296,7 +296,7 @@ def classify_cmd(
     _run(debug, action, log)
 
 
-def _parse_day(text: str | None):
+def _parse_day(text: str | None, option: str = "--as-of"):
     if text is None:
         return None
     from landaudit.errors import UsageError
@@ -305,7 +305,7 @@ def _parse_day(text: str | None):
     try:
         return parse_date(text)
     except CellError:
-        raise UsageError(f"--as-of 的日期“{text}”无法识别，请写成 2023-12-31") from None
+        raise UsageError(f"{option} 的日期“{text}”无法识别，请写成 2023-12-31") from None
 
 
 def _render_classify(result, log) -> None:
@@ -471,32 +471,70 @@ def track_cmd(
     workspace: WorkspaceOpt = None,
     year: YearOpt = None,
     as_of: AsOfOpt = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="与这一天（含当天）或之前最近的一次快照比较，如 2023-06-30（默认：最近一次状态不同的快照；"
+        "本年没有时与上年最后一次快照比较）", show_default=False)] = None,
     output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
     debug: DebugOpt = False,
 ) -> None:
-    """整改销号进度：比较最近两次读取的台账快照和上年情况（新增、销号、仍未整改、逾期、重新打开）。"""
+    """整改销号进度：按问题编号比较最近一次台账快照和上一次状态不同的快照（新增、销号、仍未整改、逾期、重新打开、已从台账移除），以及上年末未整改问题的去向。信访件不计入。"""
     def action() -> None:
         from landaudit.track import track
 
-        result = track(_workspace(workspace), year=year, as_of=_parse_day(as_of))
+        result = track(_workspace(workspace), year=year, as_of=_parse_day(as_of),
+                       since=_parse_day(since, "--since"))
         if output_format == "json":
             import json
 
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
             return
-        console.print(f"本次快照：{result.newest}；对比：{result.previous or '（没有更早的快照）'}")
-        table = Table(title=f"{result.year} 年整改销号进度")
-        table.add_column("情况")
-        table.add_column("条数", justify="right")
-        for name, n in result.counts.items():
-            table.add_row(name, f"{n:,}")
-        if result.previous_year:
-            for name, n in result.year_counts.items():
-                table.add_row(f"对比 {result.previous_year} 年：{name}", f"{n:,}")
-        console.print(table)
-        console.print(f"逾期判断日：{result.as_of}。明细见 landaudit export 的“整改销号进度”工作表。")
+        _render_track(result)
 
     _run(debug, action)
+
+
+SHOWN_ROWS = 20                          # rows a terminal table lists before pointing to --format json
+
+
+def _render_track(result) -> None:
+    if result.previous is None:
+        compared = "（没有更早的快照，全部为新增）"
+    elif result.previous_snapshot_year != result.year:
+        compared = f"{result.previous}（{result.previous_snapshot_year} 年最后一次快照）"
+    else:
+        compared = result.previous
+    console.print(f"本次快照：{result.newest}")
+    console.print(f"对比快照：{compared}")
+    table = Table(title=f"{result.year} 年整改销号进度")
+    table.add_column("情况")
+    table.add_column("条数", justify="right")
+    for name, n in result.counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    if result.previous_year:
+        y = result.year_counts
+        fates = Table(title=f"对比 {result.previous_year} 年末（{result.previous_year_as_of}）")
+        fates.add_column("情况")
+        fates.add_column("条数", justify="right")
+        for label, key in (("已销号", "上年未整改已销号"), ("仍未整改", "上年未整改仍未整改"),
+                           ("已从台账移除", "上年未整改已从台账移除")):
+            fates.add_row(f"上年末未整改：{label}", f"{y[key]:,}")
+        fates.add_row("上年末未整改合计", f"{y['上年未整改']:,}", style="bold")
+        fates.add_row("上年末已销号、现重新打开", f"{y['上年已销号重新打开']:,}")
+        fates.add_row("本年新增", f"{y['本年新增']:,}")
+        console.print(fates)
+        gone = [r for r in result.last_year_open if r["fate"] == "已从台账移除"]
+        if gone:
+            listed = Table(title="上年末未整改、现已从台账移除（请核实是否已整改）")
+            for header in ("类别", "问题编号", "企业名称", "地块编码"):
+                listed.add_column(header, overflow="fold")
+            for r in gone[:SHOWN_ROWS]:
+                listed.add_row(*(r[k] or "" for k in ("category", "item_id", "name", "parcel_code")))
+            console.print(listed)
+            if len(gone) > SHOWN_ROWS:
+                console.print(f"……另有 {len(gone) - SHOWN_ROWS:,} 条，见 --format json 的 last_year_open。")
+    console.print(f"逾期判断日：{result.as_of}；信访件不计入。")
+    console.print("明细见 landaudit export 的“整改销号进度”工作表，或 --format json。")
 
 
 @app.command("explain")
