@@ -111,7 +111,7 @@ def test_report_track_and_the_workbook_show_the_same_overdue_count(demo_ws):
     report = json.loads(runner.invoke(app, ["report", "--year", "2023", "--format", "json", "-w", str(demo_ws)]).output)
     city = next(r for r in report["rows"] if r["scope"] == "city" and r["township"] == "全部")
     track = json.loads(runner.invoke(app, ["track", "--year", "2023", "--format", "json", "-w", str(demo_ws)]).output)
-    book = openpyxl.load_workbook(demo_ws / "data/exports/2023/治理清单_city.xlsx", read_only=True)
+    book = openpyxl.load_workbook(demo_ws / "data/exports/2023/治理清单_全市.xlsx", read_only=True)
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     overdue = city["kpis"]["overdue_items"]["value"]
     assert overdue > 0

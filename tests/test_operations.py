@@ -56,7 +56,7 @@ def test_run_without_a_tty_prints_plain_lines_and_writes_everything(demo_root):
     lines = result.stdout.strip().splitlines()
     assert all(line[:4].isdigit() and line[10] == "T" for line in lines), lines[:3]     # timestamped
     assert any("[export]" in line for line in lines)
-    assert (demo_root / "data/exports/2023/治理清单_city.xlsx").is_file()
+    assert (demo_root / "data/exports/2023/治理清单_全市.xlsx").is_file()
 
 
 def test_json_log_lines_all_parse(demo_root):
@@ -77,7 +77,7 @@ def test_manifest_names_inputs_with_sha256_outputs_and_timings(demo_root):
     assert land["sha256"] == hashlib.sha256((demo_root / land["path"]).read_bytes()).hexdigest()
     assert land["sheets"][0]["rows_accepted"] == 600
     outputs = {o["path"] for o in manifest["outputs"]}
-    assert {"data/processed/2023/parcels.parquet", "data/exports/2023/治理清单_city.xlsx"} <= outputs
+    assert {"data/processed/2023/parcels.parquet", "data/exports/2023/治理清单_全市.xlsx"} <= outputs
     assert set(manifest["timings_seconds"]) == {"ingest", "classify", "export", "total"}
     assert len(manifest["config"]["sha256"]) == 64 and manifest["version"]
 
@@ -88,7 +88,7 @@ def test_rerun_on_unchanged_inputs_gives_the_same_rows_and_cells(demo_root):
     folder = demo_root / "data/processed/2023"
     assert cli("run", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_root)).returncode == 0
     before = {n: pq.read_table(folder / f"{n}.parquet") for n in ("land", "parcels", "kpis")}
-    book = demo_root / "data/exports/2023/治理清单_city.xlsx"
+    book = demo_root / "data/exports/2023/治理清单_全市.xlsx"
     cells = [[c.value for c in row] for ws in openpyxl.load_workbook(book).worksheets for row in ws.iter_rows()]
     assert cli("run", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_root)).returncode == 0
     changed = [n for n, t in before.items() if not pq.read_table(folder / f"{n}.parquet").equals(t)]
@@ -137,7 +137,7 @@ def test_sigkill_during_export_leaves_the_previous_workbook_intact(demo_root):
     exports = demo_root / "data/exports/2023"
     assert cli("run", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_root)).returncode == 0
     assert cli("export", "--year", "2023", "--by-township", "-w", str(demo_root)).returncode == 0
-    book = exports / "治理清单_city.xlsx"
+    book = exports / "治理清单_全市.xlsx"
     before = book.read_bytes()
     proc = subprocess.Popen([str(BIN), "export", "--year", "2023", "--by-township", "-w", str(demo_root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
@@ -226,7 +226,7 @@ def test_ingest_keeps_one_snapshot_per_change_and_export_has_the_progress_sheet(
     assert len(list_snapshots(ws, 2023)) == count
     assert cli("classify", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_root)).returncode == 0
     assert cli("export", "--year", "2023", "-w", str(demo_root)).returncode == 0
-    book = openpyxl.load_workbook(demo_root / "data/exports/2023/治理清单_city.xlsx")
+    book = openpyxl.load_workbook(demo_root / "data/exports/2023/治理清单_全市.xlsx")
     assert book.sheetnames[-1] == "整改销号进度"
     assert book["整改销号进度"].max_row > 2
     track = cli("track", "--year", "2023", "--as-of", "2023-12-31", "--format", "json", "-w", str(demo_root))

@@ -18,6 +18,7 @@ import pyarrow as pa
 from landaudit.arrow import without_pandas
 from landaudit.config import PREDICATES, Config, load_config
 from landaudit.errors import DataTestError, UsageError
+from landaudit.scopes import display_name, resolve_scope
 from landaudit.workspace import Workspace, atomic_write, write_json
 
 INPUTS = ("land", "enterprise", "ledger")
@@ -45,6 +46,7 @@ class ClassifyResult:
     as_of: date
     folder: Path
     outputs: dict[str, str]
+    scope_name: str = ""            # the Chinese display name (SPEC §12 rev. 2)
 
     @cached_property
     def tables(self) -> dict[str, pa.Table]:
@@ -257,10 +259,7 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
     without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
-    scope = scope or default_scope(config, year)
-    known_towns = set(config.settings.county.townships)
-    if scope not in config.settings.scopes and scope not in known_towns:
-        raise UsageError(f"未知的范围“{scope}”：可用 {'、'.join(config.settings.scopes)} 或任一镇街名称")
+    scope = resolve_scope(config.settings, scope) if scope else default_scope(config, year)
     as_of = as_of or default_as_of(year)
     inputs = _read_inputs(workspace, year)
     con = connect(workspace)
@@ -274,10 +273,12 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
                    for name, sql in queries.items()}
     finally:
         con.close()
-    record = {"year": year, "scope": scope, "as_of": as_of.isoformat(), "data_tests": timings}
+    scope_name = display_name(config.settings, scope)
+    record = {"year": year, "scope": scope, "scope_name": scope_name, "as_of": as_of.isoformat(),
+              "data_tests": timings}
     outputs["record"] = workspace.relative(write_json(folder / "classify.json", record))
     outputs["database"] = workspace.relative(rebuild_database(workspace))
-    return ClassifyResult(year, scope, as_of, folder, outputs)
+    return ClassifyResult(year, scope, as_of, folder, outputs, scope_name)
 
 
 # Derived booleans of `parcels` are true or false, never null (SPEC §6 rev. 2); these raw register

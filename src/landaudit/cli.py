@@ -267,7 +267,7 @@ def ingest_cmd(
 
 
 ScopeOpt = Annotated[str | None, typer.Option(
-    "--scope", "-s", help="治理范围：pilot（试点）、zone（开发区）、city（全市）或任一镇街名称（默认：按年度阶段表）",
+    "--scope", "-s", help="治理范围：全市、开发区、试点（或 city、zone、pilot）或任一镇街名称（默认：按年度阶段表）",
     show_default=False)]
 
 
@@ -311,12 +311,12 @@ def _parse_day(text: str | None, option: str = "--as-of"):
 def _render_classify(result, log) -> None:
     counts = result.counts()
     if not log.rich:
-        log.info("classify", f"{result.year} 年（{result.scope}）：地块 {counts['parcels']}，亩均低效 {counts['low_efficiency']}，"
+        log.info("classify", f"{result.year} 年（{result.scope_name}）：地块 {counts['parcels']}，亩均低效 {counts['low_efficiency']}，"
                  f"低散乱污 {counts['scattered_polluting']}，集体工业用地问题 {counts['collective_problem']}，"
                  f"纳入治理 {counts['in_scope']}；" + "，".join(f"{b} {n}" for b, n in counts["batches"].items()) +
                  f"；待核实 {counts['unlinked']}", **{k: v for k, v in counts.items() if k != "batches"})
         return
-    table = Table(title=f"{result.year} 年地块分类（{result.scope}）")
+    table = Table(title=f"{result.year} 年地块分类（{result.scope_name}）")
     table.add_column("项目")
     table.add_column("地块数", justify="right")
     for label, key in (("地块总数", "parcels"), ("亩均低效", "low_efficiency"), ("低散乱污", "scattered_polluting"),
@@ -357,7 +357,7 @@ def export_cmd(
 
 def _render_export(result, ws, log) -> None:
     if log.rich:
-        table = Table(title=f"{result.year} 年治理清单（范围：{result.scope}）")
+        table = Table(title=f"{result.year} 年治理清单（范围：{result.scope_name}）")
         table.add_column("清单")
         table.add_column("行数", justify="right")
         for name, n in result.list_rows.items():
@@ -443,7 +443,7 @@ def report_cmd(
                 if kpi["meets"] is not None:
                     text = Text(text, style="green" if kpi["meets"] else "red")
                 cells.append(text)
-            table.add_row(row["scope"], row["township"], *cells)
+            table.add_row(row["scope_name"], row["township"], *cells)
         console.print(table)
         targets = data["rows"][0]["kpis"] if data["rows"] else {}
         if targets:

@@ -279,6 +279,7 @@ class Settings(Strict):
     county: County
     ingest: IngestSettings = IngestSettings()
     scopes: dict[str, list[str]] = {"city": []}
+    scope_names: dict[str, str] = {}          # key → Chinese display name (SPEC §12 rev. 2; scopes.py)
     phases: dict[int, str] = {}
     rules: Rules = Rules()
     batch_rules: list[BatchRule] = Field(min_length=1)
@@ -291,6 +292,11 @@ class Settings(Strict):
         for year, scope in self.phases.items():
             if scope not in self.scopes:
                 raise ValueError(f"phases.{year} 指向未定义的范围 {scope!r}")
+        for key, name in self.scope_names.items():
+            if key not in self.scopes:
+                raise ValueError(f"scope_names.{key} 指向未定义的范围 {key!r}")
+            if not name.strip():
+                raise ValueError(f"scope_names.{key} 不能为空")
         return self
 
 

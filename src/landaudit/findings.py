@@ -85,6 +85,7 @@ class Finding:
     column: str | None = None        # the source header as written
     value: str | None = None         # the original cell text
     dataset: str | None = None
+    key: str | None = None           # the row's 地块编码 / 企业名称 / 隐患编号 as written (SPEC §9 rev. 2)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,22 +93,22 @@ class Finding:
 
 def make_finding(level: str, code: str, *, file: str, sheet: str | None = None,
                  row: int | None = None, column: str | None = None, value: object = None,
-                 detail: str = "", dataset: str | None = None) -> Finding:
+                 detail: str = "", dataset: str | None = None, key: str | None = None) -> Finding:
     text = None if value is None else str(value)
     message = FINDING_CODES[code].format(column=column or "", value=text or "", detail=detail)
-    return Finding(level, code, message, file, sheet, row, column, text, dataset)
+    return Finding(level, code, message, file, sheet, row, column, text, dataset, key)
 
 
 FINDINGS_SCHEMA = pa.schema([
     ("file", pa.string()), ("sheet", pa.string()), ("row", pa.int64()), ("column", pa.string()),
     ("value", pa.string()), ("reason_code", pa.string()), ("message", pa.string()),
-    ("level", pa.string()), ("dataset", pa.string()),
+    ("level", pa.string()), ("dataset", pa.string()), ("key", pa.string()),
 ])
 
 
 def findings_table(findings: list[Finding]) -> pa.Table:
     """rejects.parquet / quality.parquet layout (SPEC §2): file, sheet, row, column, value,
-    reason_code, message, plus level and dataset."""
+    reason_code, message, plus level, dataset and the row's key."""
     columns = {name: [] for name in FINDINGS_SCHEMA.names}
     for f in findings:
         columns["file"].append(f.file)
@@ -119,4 +120,5 @@ def findings_table(findings: list[Finding]) -> pa.Table:
         columns["message"].append(f.message)
         columns["level"].append(f.level)
         columns["dataset"].append(f.dataset)
+        columns["key"].append(f.key)
     return pa.table(columns, schema=FINDINGS_SCHEMA)

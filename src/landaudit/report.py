@@ -41,8 +41,14 @@ def report(workspace: Workspace, *, year: int | None = None, scope: str | None =
     path = workspace.processed_year(year) / "kpis.parquet"
     if not path.is_file():
         raise UsageError(f"找不到 {workspace.relative(path)}：请先运行 landaudit classify --year {year}")
+    from landaudit.config import load_config
+    from landaudit.scopes import display_name, resolve_scope
+
+    settings = load_config(workspace.root).settings
+    table = pq.read_table(path).to_pylist()
+    scope = resolve_scope(settings, scope, {row["township"] for row in table}) if scope else None
     rows = []
-    for row in pq.read_table(path).to_pylist():
+    for row in table:
         if scope and row["scope"] != scope:
             continue
         kpis = {}
@@ -50,7 +56,8 @@ def report(workspace: Workspace, *, year: int | None = None, scope: str | None =
             target = row[target_key] if target_key else None
             kpis[key] = {"name": name, "value": row.get(key), "target": target, "unit": unit,
                          "meets": meets(row.get(key), target, higher)}
-        rows.append({"scope": row["scope"], "township": row["township"], "as_of": str(row["as_of"]), "kpis": kpis})
+        rows.append({"scope": row["scope"], "scope_name": display_name(settings, row["scope"]), "township": row["township"], "as_of": str(row["as_of"]), "kpis": kpis})
     if scope and not rows:
-        raise UsageError(f"{year} 年的指标中没有范围“{scope}”")
+        raise UsageError(f"{year} 年的指标中没有范围“{display_name(settings, scope)}”：请用 landaudit classify "
+                         f"--scope {display_name(settings, scope)} --year {year} 重新分类")
     return {"year": year, "rows": rows}

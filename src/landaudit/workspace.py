@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,18 @@ class Workspace:
             return absolute.as_posix()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_umask_allows(path: Path, mode: int) -> None:
+    """mkstemp/mkdtemp create 0600/0700 whatever the umask; outputs get what the umask gives
+    (typically 0644/0755: cron writes to a shared folder colleagues read, SPEC §9 rev. 2)."""
+    os.chmod(path, mode & ~_umask())
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Write through `write(tmp)` to a temporary name in the same folder, then rename: a run
     killed at any moment leaves the previous file complete (SPEC §13)."""
@@ -88,6 +101,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         os.close(fd)
         tmp = Path(tmp_name)
         write(tmp)
+        _as_umask_allows(tmp, 0o666)
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(path, exc) from exc
@@ -95,6 +109,33 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
     return path
+
+
+def replace_folder(path: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Write a whole folder through `write(staging)` (which returns the files it wrote, inside
+    staging), then swap it in for `path`: nothing from an earlier run is left over, and a run
+    killed while writing leaves the previous folder as it was (SPEC §9 rev. 2). An empty result
+    removes the folder. Returns the files under their final names."""
+    staging = old = None
+    written: list[Path] = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = built = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".staging", dir=path.parent))
+        _as_umask_allows(staging, 0o777)
+        written = [path / f.relative_to(built) for f in write(staging)]
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / path.name)
+        if written:
+            os.replace(staging, path)
+            staging = None
+    except OSError as exc:
+        raise OutputError(path, exc) from exc
+    finally:
+        for leftover in (staging, old):
+            if leftover is not None:
+                shutil.rmtree(leftover, ignore_errors=True)
+    return written
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -11,7 +11,8 @@ from pathlib import Path
 from landaudit.arrow import without_pandas
 from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
-from landaudit.export.cells import XLSX_MAX_ROWS, safe_file_stem
+from landaudit.export.cells import XLSX_MAX_ROWS
+from landaudit.export.filenames import file_stems, safe_file_stem
 from landaudit.export.lists import (
     LISTS,
     POLICY_COLUMNS,
@@ -24,7 +25,8 @@ from landaudit.export.lists import (
 )
 from landaudit.export.summary import write_summary
 from landaudit.export.workbook import ListWorkbook
-from landaudit.workspace import Workspace, atomic_write
+from landaudit.scopes import display_name, resolve_scope
+from landaudit.workspace import Workspace, atomic_write, replace_folder
 
 NEEDED = ("parcels", "ledger_items", "kpis", "unlinked", "rating_policies", "rejects", "quality")
 # The parcel columns the lists, 汇总 and 待核实 use (lists.py, summary.py): reading only these halves
@@ -69,6 +71,7 @@ class ExportResult:
     township_workbooks: list[Path]
     sendback: list[Path]
     list_rows: dict[str, int]
+    scope_name: str = ""               # the Chinese display name (SPEC §12 rev. 2)
 
 
 class ParcelRow(namedtuple("ParcelRow", PARCEL_COLUMNS)):
@@ -120,11 +123,13 @@ def load_export_data(workspace: Workspace, year: int) -> ExportData:
         if item.get("counted") is False:
             continue        # found after the as-of date, or 未定: in no list or count (SPEC §3, §6 rev. 2)
         codes = item["parcel_codes_linked"] or []
-        first = by_code.get(codes[0]) if codes else None
+        linked = [by_code[c] for c in codes if c in by_code]
+        townships = sorted({p.township for p in linked if p.township})
+        zones = sorted({p.zone for p in linked if p.zone})
+        # an item on parcels of several townships is every one's (SPEC §9 rev. 2): all are shown
         items.append({**item, "parcel_codes_text": "、".join(codes) or None,
-                      "township": first["township"] if first else None,
-                      "zone": first["zone"] if first else None,
-                      "townships": {by_code[c]["township"] for c in codes if c in by_code}})
+                      "township": "、".join(townships) or None, "zone": "、".join(zones) or None,
+                      "townships": set(townships)})
     data = ExportData(year, parcels, items, tables["kpis"], tables["unlinked"], tables["rating_policies"],
                       tables["rejects"], tables["quality"])
     data.township_of_source = _townships_of_sources(data, folder, by_code)
@@ -165,14 +170,12 @@ def _townships_of_sources(data: ExportData, folder: Path, by_code: dict) -> dict
 
 
 def scope_townships(data: ExportData, config: Config, scope: str) -> set[str]:
-    """Townships of a scope: configured ones (an empty list = all), or the township itself."""
+    """Townships of a scope key: configured ones (an empty list = all), or the township itself."""
     every = {p.township for p in data.parcels}
     if scope in config.settings.scopes:
         listed = config.settings.scopes[scope]
         return set(listed) if listed else every
-    if scope in every or scope in config.settings.county.townships:
-        return {scope}
-    raise UsageError(f"未知的范围“{scope}”：可用 {'、'.join(config.settings.scopes)} 或任一镇街名称")
+    return {scope}
 
 
 def _verify_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
@@ -199,14 +202,28 @@ def _verify_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
 
 
 def _progress_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
-    townships = {(i["source_file"], i["source_sheet"], i["source_row"]): i for i in data.items}
+    """整改销号进度 (SPEC §11 rev. 2): each tracked item with its own parcel code(s) and 镇街,
+    found by (category, item_id) — never by the row it sat on. An item no longer in the ledger
+    keeps the codes of its last snapshot."""
+    by_key = {(i["category"], i["item_id"]): i for i in data.items}
+    town_of = {p.parcel_code: p.township for p in data.parcels}
     rows = []
     for row in data.progress or []:
-        item = townships.get((row["source_file"], row.get("source_sheet"), row["source_row"]))
-        linked = item["townships"] if item else set()
+        item = by_key.get((row["category"], row["item_id"]))
+        if item is not None:
+            codes, linked = item["parcel_codes_text"], item["townships"]
+        else:
+            codes = row.get("parcel_code")
+            linked = {town_of[c] for c in split_codes(codes) if c in town_of}
         if towns is None or linked & towns:
-            rows.append({**row, "township": "、".join(sorted(linked)) or None})
+            rows.append({**row, "parcel_code": codes, "township": "、".join(sorted(linked)) or None,
+                         "overdue": bool(row.get("overdue"))})
     return rows
+
+
+def split_codes(text: str | None) -> list[str]:
+    """The parcel codes of a snapshot's joined parcel_code text (、 between codes)."""
+    return [c for c in text.split("、") if c] if text else []
 
 
 def _list_rows(data: ExportData, towns: set[str]) -> dict[str, list[dict]]:
@@ -216,6 +233,20 @@ def _list_rows(data: ExportData, towns: set[str]) -> dict[str, list[dict]]:
                    key=lambda i: (i["township"] or "", i["parcel_codes_text"] or "", i["item_id"]))
     return {spec.sheet: [row for row in (parcels if spec.source == "parcels" else items) if spec.where(row)]
             for spec in LISTS}
+
+
+def _policy_rows(data: ExportData, config: Config, towns: set[str]) -> list[dict]:
+    """资源要素差别化配置 over the workbook's townships (SPEC §9 rev. 2): each class's configured
+    policies with the parcels and 亩 of that class in these townships, not county-wide."""
+    parcels: dict[str, int] = {}
+    area: dict[str, float] = {}
+    for p in sorted((p for p in data.parcels if p.township in towns and p.rating is not None),
+                    key=lambda p: p.parcel_code):
+        parcels[p.rating] = parcels.get(p.rating, 0) + 1
+        area[p.rating] = area.get(p.rating, 0.0) + (p.area_mu or 0.0)
+    responsible = config.settings.export.responsible.get(POLICY_SHEET)
+    return [{**policy, "parcels": parcels.get(policy["rating"], 0), "area_mu": area.get(policy["rating"], 0.0),
+             "responsible": responsible} for policy in data.policies]
 
 
 def _columns_with_units(spec, config: Config) -> list:
@@ -230,7 +261,7 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
     county = config.settings.county.name
     lists = _list_rows(data, towns)
     verify = _verify_rows(data, None if all_verify else towns)
-    policies = [{**p, "responsible": config.settings.export.responsible.get(POLICY_SHEET)} for p in data.policies]
+    policies = _policy_rows(data, config, towns)
     counts = {name: len(rows) for name, rows in lists.items()} | {POLICY_SHEET: len(policies), VERIFY_SHEET: len(verify)}
     progress = _progress_rows(data, None if all_verify else towns) if data.progress is not None else None
     if progress is not None:
@@ -271,27 +302,39 @@ def _track_items(workspace: Workspace, year: int, data: ExportData) -> list[dict
 def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
            by_township: bool = False, config: Config | None = None, as_of: date | None = None,
            max_rows: int = XLSX_MAX_ROWS) -> ExportResult:
-    """Write data/exports/<year>/治理清单_<scope>.xlsx (+ 镇街/ and 退回/ workbooks). The lists are as
-    of the date classify used; `as_of` classifies the year again at another date first."""
+    """Write data/exports/<year>/治理清单_<范围>.xlsx (+ the 镇街/ and 退回/ folders, each replaced
+    as a whole). The lists are as of the date classify used; `as_of` classifies the year again at
+    another date first. `scope` is a key, a Chinese scope name or a township (SPEC §12 rev. 2)."""
     from landaudit.classify import classify_at, default_scope
     from landaudit.export.sendback import write_sendback
 
     without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
-    scope = scope or default_scope(config, year)
     classify_at(workspace, year, as_of, config=config)
     data = load_export_data(workspace, year)
+    every = {p.township for p in data.parcels}
+    scope = resolve_scope(config.settings, scope, every) if scope else default_scope(config, year)
+    name = display_name(config.settings, scope)
+    # workbooks name scopes in Chinese (SPEC §12 rev. 2): 汇总 finds its KPI row by that name
+    data.kpis = [{**k, "scope": display_name(config.settings, k["scope"])} for k in data.kpis]
     data.progress = _track_items(workspace, year, data)
     towns = scope_townships(data, config, scope)
     folder = workspace.exports / str(year)
-    main = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"
-    counts = write_workbook(main, data, config, scope, towns, all_verify=scope == "city", max_rows=max_rows)
-    township_books = []
-    if by_township:
-        for town in sorted(towns & {p.township for p in data.parcels}):
-            path = folder / "镇街" / f"{safe_file_stem(town)}.xlsx"
-            write_workbook(path, data, config, town, {town}, all_verify=False, max_rows=max_rows)
-            township_books.append(path)
-    sendback = write_sendback(workspace, data, config, folder / "退回")
-    return ExportResult(year, scope, [main], township_books, sendback, counts)
+    main = folder / f"治理清单_{safe_file_stem(name)}.xlsx"
+    all_verify = scope in config.settings.scopes and not config.settings.scopes[scope]
+    counts = write_workbook(main, data, config, name, towns, all_verify=all_verify, max_rows=max_rows)
+    legacy = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"      # the English-named file of earlier versions
+    if legacy != main:
+        legacy.unlink(missing_ok=True)
+
+    def township_workbooks(staging: Path) -> list[Path]:
+        stems = file_stems(towns & every)
+        for town, stem in sorted(stems.items()):
+            write_workbook(staging / f"{stem}.xlsx", data, config, town, {town}, all_verify=False, max_rows=max_rows)
+        return [staging / f"{stem}.xlsx" for _, stem in sorted(stems.items())]
+
+    # without --by-township the folder goes too: workbooks of an earlier export would disagree
+    township_books = replace_folder(folder / "镇街", township_workbooks if by_township else lambda _: [])
+    sendback = replace_folder(folder / "退回", lambda staging: write_sendback(data, config, staging))
+    return ExportResult(year, scope, [main], township_books, sendback, counts, name)

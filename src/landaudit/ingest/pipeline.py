@@ -454,9 +454,9 @@ class Deduper:
             if where is not None:
                 conflicts += 1
                 keep.append(False)
+                text = " ".join(str(k) for k in key[1:])
                 findings.append(make_finding(REJECT, "duplicate_conflict", file=files[i], sheet=sheets[i],
-                                             row=rows[i], value=" ".join(str(k) for k in key[1:]),
-                                             detail=where, dataset=self.name))
+                                             row=rows[i], value=text, detail=where, dataset=self.name, key=text))
                 continue
             self.digests.add(digest)
             self.first_by_key[key] = f"{files[i]} 工作表“{sheets[i]}”第 {rows[i]} 行"

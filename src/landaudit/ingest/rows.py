@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from landaudit.config import Config, DatasetSpec, FieldSpec
 from landaudit.findings import REJECT, VERIFY, WARNING, Finding, make_finding
@@ -248,6 +248,7 @@ def process_sheet(rows: Iterable[list], match: HeaderMatch, ctx: SheetContext,
 def _normalise_chunk(data: list[tuple[int, list]], normalisers: list, headers: dict[str, str],
                      match: HeaderMatch, ctx: SheetContext, out: SheetRows) -> list[dict]:
     """Normalise a chunk of data rows column by column, then check and complete each record."""
+    first_finding = len(out.findings)
     values: dict[str, list] = {}
     for column, normalise in normalisers:
         results = []
@@ -272,7 +273,30 @@ def _normalise_chunk(data: list[tuple[int, list]], normalisers: list, headers: d
         _derive(record, ctx, headers, excel_row, out.findings)
         record["source_file"], record["source_sheet"], record["source_row"] = ctx.file, ctx.sheet, excel_row
         records.append(record)
+    _add_row_keys(out.findings, first_finding, data, match, ctx.dataset)
     return records
+
+
+# The fields that let a department find a row after re-sorting (SPEC §9 rev. 2), first non-blank wins.
+KEY_FIELDS = {"land": ("parcel_code",), "enterprise": ("name", "credit_code"),
+              "ledger": ("item_id", "parcel_codes", "parcel_code", "name", "credit_code")}
+
+
+def _add_row_keys(findings: list[Finding], start: int, data: list[tuple[int, list]], match: HeaderMatch,
+                  dataset: str) -> None:
+    """Give the chunk's row findings (findings[start:]) their row's key as written."""
+    if start == len(findings):
+        return
+    columns = [c.index for name in KEY_FIELDS.get(dataset, ()) for c in match.columns if c.field.name == name]
+    cells_of = dict(data)
+    for i in range(start, len(findings)):
+        finding = findings[i]
+        cells = cells_of.get(finding.row)
+        if cells is None:
+            continue
+        key = next((text for text in (_text(cells[c]) if c < len(cells) else "" for c in columns) if text), None)
+        if key:
+            findings[i] = replace(finding, key=key)
 
 
 _MISS = object()
