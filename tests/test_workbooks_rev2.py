@@ -267,3 +267,37 @@ def test_outputs_get_the_permissions_of_the_umask(tmp_path, umask, mode):
         assert stat.S_IMODE(path.stat().st_mode) == mode, path
     for folder in (tmp_path / "data/exports/2023/镇街", tmp_path / "data/exports/2023/退回"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask, folder
+
+
+# --- two snapshots of one year plus the previous year ------------------------------------------------
+
+def test_checker_and_progress_sheets_on_two_snapshots_and_last_year(tmp_path, monkeypatch):
+    """tests/test_track_rev2.py's fixture (hand-worked track results there), exported per township."""
+    from test_track_rev2 import P, build
+
+    ws = build(tmp_path, monkeypatch)
+    cli(tmp_path, "classify", "--year", "2023", "--as-of", "2023-12-31")
+    cli(tmp_path, "export", "--year", "2023", "--by-township")
+    assert check_exports(tmp_path, 2023) == []
+    exports = ws.root / "data/exports/2023"
+
+    def progress(book: str) -> dict[str, tuple]:
+        rows = list_sheets(openpyxl.load_workbook(exports / book))["整改销号进度"]
+        return {r["问题编号"]: (r["变化"], r["地块编码"], r["是否逾期"], r["上年末未整改去向"]) for r in rows}
+
+    # by hand, at 2023-12-31: P1–P4 are 陶朱街道, P5–P8 枫桥镇
+    assert progress("镇街/陶朱街道.xlsx") == {
+        "HB-01": ("仍未整改", P[1], "否", "仍未整改"),      # open since 2021, deadline 2024-06-30
+        "HB-02": ("销号", P[2], "否", "销号"),              # open at the end of 2022, closed 2023-05-10
+        "HB-03": ("重新打开", P[3], "是", None),            # closed in s1, open in s2, deadline 2023-04-30
+        "HB-04": ("仍未整改", P[4], "是", None),            # deadline 2023-06-30 passed
+        "HB-10": ("保持关闭", P[3], "否", "销号"),          # 销号 2022-12-20, after 2022's as-of 12-15
+        "HB-06": ("已从台账移除", P[4], "否", None),        # removed: keeps its own parcel and township
+    }
+    assert progress("镇街/枫桥镇.xlsx") == {
+        "HB-05": ("新增", P[6], "否", None),                # on row 6, where HB-06 was
+        "HB-08": ("保持关闭", P[8], "否", None),
+        "HB-09": ("仍未整改", P[5], "否", None),            # closed at the end of 2022, reopened in 2023
+        "HB-07": ("已从台账移除", P[7], "否", "已从台账移除"),  # open at the end of 2022, no longer listed
+    }
+    assert set(progress("治理清单_全市.xlsx")) == set(progress("镇街/陶朱街道.xlsx")) | set(progress("镇街/枫桥镇.xlsx"))

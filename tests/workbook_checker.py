@@ -132,7 +132,40 @@ def check_workbook(path: Path, parcels: list[dict], items: list[dict], towns: se
         n = sum(1 for p in mine if p["rating"] == r["评价等级"])
         if r["地块数"] != n:
             problems.append(f"{path.name}/资源要素差别化配置 {r['评价等级']}: {r['地块数']} parcels, the townships have {n}")
+    problems += _check_progress(path, lists.get("整改销号进度"), parcels, items, towns)
     book.close()
+    return problems
+
+
+def _check_progress(path: Path, rows: list[dict] | None, parcels: list[dict], items: list[dict],
+                    towns: set[str]) -> list[str]:
+    """整改销号进度: 是否逾期 is 是 or 否; no 信访; an item still in the ledger shows its own linked
+    parcel codes and townships (by category and 问题编号, never by row); every row is of the
+    workbook's townships."""
+    if rows is None:
+        return []
+    problems = []
+    town_of = {p["parcel_code"]: p["township"] for p in parcels}
+    by_key = {(i["category"], i["item_id"]): i for i in items}
+    for r in rows:
+        where = f"{path.name}/整改销号进度 {r['问题编号']}"
+        if r["是否逾期"] not in ("是", "否"):
+            problems.append(f"{where}: 是否逾期 = {r['是否逾期']!r}")
+        if r["类别"] == "信访":
+            problems.append(f"{where}: a 信访 item is tracked")
+        shown = _towns_of_cell(r["镇乡（街道）"])
+        if not shown & towns:
+            problems.append(f"{where}: 镇乡 {r['镇乡（街道）']} is not of this workbook")
+        item = by_key.get((r["类别"], r["问题编号"]))
+        if item is not None and item["parcel_codes_linked"]:
+            if r["地块编码"] != "、".join(item["parcel_codes_linked"]):
+                problems.append(f"{where}: 地块编码 {r['地块编码']!r} ≠ linked {item['parcel_codes_linked']}")
+            if shown != item["townships"]:
+                problems.append(f"{where}: 镇乡 {sorted(shown)} ≠ its parcels' {sorted(item['townships'])}")
+        elif r["地块编码"]:
+            codes = set(str(r["地块编码"]).split("、"))
+            if shown != {town_of[c] for c in codes if c in town_of}:
+                problems.append(f"{where}: 镇乡 {sorted(shown)} is not its own parcels' ({sorted(codes)})")
     return problems
 
 

@@ -214,7 +214,7 @@ def _progress_rows(data: ExportData, towns: set[str] | None) -> list[dict]:
             codes, linked = item["parcel_codes_text"], item["townships"]
         else:
             codes = row.get("parcel_code")
-            linked = {town_of[c] for c in split_codes(codes) if c in town_of}
+            linked = {town_of[c] for c in row.get("parcel_codes") or split_codes(codes) if c in town_of}
         if towns is None or linked & towns:
             rows.append({**row, "parcel_code": codes, "township": "、".join(sorted(linked)) or None,
                          "overdue": bool(row.get("overdue"))})
@@ -291,12 +291,18 @@ def write_workbook(path: Path, data: ExportData, config: Config, scope: str, tow
     return counts
 
 
-def _track_items(workspace: Workspace, year: int, data: ExportData) -> list[dict] | None:
+def _track_items(workspace: Workspace, year: int, data: ExportData, config: Config) -> list[dict] | None:
+    """整改销号进度's rows: track's items, each with what became of it if it was open at the end of
+    last year (上年末未整改去向), then last year's open items no longer in the ledger at all."""
     from landaudit.track import list_snapshots, track
 
     if not list_snapshots(workspace, year):
         return None
-    return track(workspace, year=year, as_of=data.as_of).items
+    result = track(workspace, year=year, as_of=data.as_of, config=config)
+    fates = {(r["category"], r["item_id"]): r["fate"] for r in result.last_year_open}
+    rows = [{**r, "fate": fates.pop((r["category"], r["item_id"]), None)} for r in result.items]
+    rows += [{**r, "change": "已从台账移除"} for r in result.last_year_open if (r["category"], r["item_id"]) in fates]
+    return rows
 
 
 def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
@@ -318,7 +324,7 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     name = display_name(config.settings, scope)
     # workbooks name scopes in Chinese (SPEC §12 rev. 2): 汇总 finds its KPI row by that name
     data.kpis = [{**k, "scope": display_name(config.settings, k["scope"])} for k in data.kpis]
-    data.progress = _track_items(workspace, year, data)
+    data.progress = _track_items(workspace, year, data, config)
     towns = scope_townships(data, config, scope)
     folder = workspace.exports / str(year)
     main = folder / f"治理清单_{safe_file_stem(name)}.xlsx"
