@@ -113,6 +113,7 @@ def write_manifest(workspace: Workspace, *, config, year: int, started: str, ing
         "version": __version__,
         "year": year,
         "scope": classified.scope,
+        "scope_name": classified.scope_name,
         "as_of": classified.as_of.isoformat(),
         "started": started,
         "finished": datetime.now().isoformat(timespec="seconds"),
