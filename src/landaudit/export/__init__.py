@@ -311,7 +311,7 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     """Write data/exports/<year>/治理清单_<范围>.xlsx (+ the 镇街/ and 退回/ folders, each replaced
     as a whole). The lists are as of the date classify used; `as_of` classifies the year again at
     another date first. `scope` is a key, a Chinese scope name or a township (SPEC §12 rev. 2)."""
-    from landaudit.classify import classify_at, default_scope
+    from landaudit.classify import classify_at, default_scope, recorded_run
     from landaudit.export.sendback import write_sendback
 
     without_pandas()
@@ -320,7 +320,14 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     classify_at(workspace, year, as_of, config=config)
     data = load_export_data(workspace, year)
     every = {p.township for p in data.parcels}
-    scope = resolve_scope(config.settings, scope, every) if scope else default_scope(config, year)
+    # default: the scope the year was classified for (if still configured), else the phase table's
+    recorded = recorded_run(workspace, year).get("scope")
+    if scope:
+        scope = resolve_scope(config.settings, scope, every)
+    elif recorded in config.settings.scopes or recorded in every:
+        scope = recorded
+    else:
+        scope = default_scope(config, year)
     name = display_name(config.settings, scope)
     # workbooks name scopes in Chinese (SPEC §12 rev. 2): 汇总 finds its KPI row by that name
     data.kpis = [{**k, "scope": display_name(config.settings, k["scope"])} for k in data.kpis]
