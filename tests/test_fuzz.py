@@ -409,16 +409,17 @@ safe_inputs = st.one_of(any_text, any_text.map(lambda t: "=" + t), st.integers()
 
 @given(value=safe_inputs)
 @bounded(EXAMPLES["safe_text"])
-def test_safe_text_is_never_a_formula_and_always_xml_clean(value):
+def test_safe_text_keeps_text_as_written_and_always_xml_clean(value):
+    """Formula-like text is kept exactly (SPEC §9 rev. 2): the quote-prefix cell format, not an added
+    apostrophe, keeps it text (test_write_value_never_writes_a_formula)."""
+    from landaudit.export.cells import needs_quote_prefix
+
     out = safe_text(value)
-    assert not out or out[0] not in FORMULA_STARTS, repr(out[:5])
     assert all(xml_legal(ch) for ch in out)
     assert len(out) <= MAX_CELL_CHARS
     clean = "".join(ch for ch in str(value) if xml_legal(ch))
-    if clean and clean[0] in FORMULA_STARTS:
-        assert out == ("'" + clean)[:MAX_CELL_CHARS]
-    else:
-        assert out == clean[:MAX_CELL_CHARS]                    # ordinary text is left alone
+    assert out == clean[:MAX_CELL_CHARS]
+    assert needs_quote_prefix(out) == (bool(out) and out[0] in FORMULA_STARTS)
 
 
 @given(values=st.lists(st.one_of(any_text, st.floats(max_value=1e300, min_value=-1e300), st.just(math.nan),

@@ -356,13 +356,14 @@ def test_a_blank_plan_parcel_is_listed_under_its_townships_verify_sheet(tmp_path
     import openpyxl
 
     from landaudit.export import export
+    from landaudit.export.workbook import HEADER_ROWS
 
     given(tmp_path, [land(1, conforms_to_plan=None), land(2, township="枫桥镇")], [ent("企业1", [P1], 10.0)])
     result = export(Workspace.at(tmp_path), year=2023, by_township=True)
     books = {p.stem: openpyxl.load_workbook(p, read_only=True) for p in result.township_workbooks}
 
     def verify_subjects(book) -> list:
-        return [row[3] for row in book["待核实"].iter_rows(min_row=3, values_only=True) if row[1] == "四个一批待定"]
+        return [row[3] for row in book["待核实"].iter_rows(min_row=HEADER_ROWS + 1, values_only=True) if row[1] == "四个一批待定"]
 
     assert verify_subjects(openpyxl.load_workbook(result.workbooks[0], read_only=True)) == [P1]
     assert verify_subjects(books["陶朱街道"]) == [P1] and verify_subjects(books["枫桥镇"]) == []

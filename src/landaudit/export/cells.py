@@ -1,10 +1,11 @@
 """Safe cells for every workbook landaudit writes (SPEC §9, §14).
 
-Text from inputs is always written as a string cell, never as a formula, number or URL; text that a
-spreadsheet could take for a formula or DDE call (starting with = + - @, their full-width forms, tab
-or CR) gets a leading apostrophe (OWASP "CSV injection" advice), real numbers are never touched;
-characters that XML 1.0 forbids are removed; sheet names obey Excel's rules; column widths count CJK
-characters double.
+Text from inputs is always written as a string cell, never as a formula, number or URL, and kept
+exactly as written: text that a spreadsheet could take for a formula or DDE call (starting with = + - @,
+their full-width forms, tab or CR) gets Excel's quote-prefix cell format (quotePrefix="1", what Excel
+itself gives text typed as '=x), so editing the cell never turns it into a formula (SPEC §9 rev. 2: no
+added apostrophe in the value); real numbers are never touched; characters that XML 1.0 forbids are
+removed; sheet names obey Excel's rules; column widths count CJK characters double.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ WORKBOOK_OPTIONS = {
 
 
 def safe_text(value: object) -> str:
-    """The text to put in a string cell: XML-clean, neutralised, within Excel's cell limit."""
-    text = _XML_ILLEGAL.sub("", str(value))
-    if text and text[0] in FORMULA_STARTS:
-        text = "'" + text
-    return text[:MAX_CELL_CHARS]
+    """The text to put in a string cell: XML-clean, within Excel's cell limit, otherwise as written.
+    Write it with the quote-prefix format when `needs_quote_prefix` says so."""
+    return _XML_ILLEGAL.sub("", str(value))[:MAX_CELL_CHARS]
+
+
+def needs_quote_prefix(text: str) -> bool:
+    """Text (as `safe_text` returns it) that a spreadsheet would take for a formula or DDE call."""
+    return bool(text) and text[0] in FORMULA_STARTS
 
 
 def safe_sheet_name(name: str, taken: set[str] | None = None) -> str:
@@ -75,19 +79,96 @@ def display_width(value: object) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in longest)
 
 
-def column_width(header: str, values: list, *, minimum: int = 6, maximum: int = 50) -> float:
-    """From the header and the first 500 values (each distinct one measured once)."""
+def column_width(header: str, values: list, *, minimum: int = 6, maximum: int = 50,
+                 header_lines: int = 1) -> float:
+    """From the header (which may wrap onto `header_lines` lines) and the first 500 values (each
+    distinct one measured once)."""
     sample = values[:500]
     try:
         sample = set(sample)
     except TypeError:                      # lists (parcel codes) are not hashable
         pass
-    widest = max([display_width(header)] + [display_width(v) for v in sample])
+    header_width = -(-display_width(header) // header_lines) if header_lines > 1 else display_width(header)
+    widest = max([header_width] + [_latin_width(display_width(v)) if _is_ascii(v) else display_width(v)
+                                   for v in sample])
     return float(max(minimum, min(maximum, widest + 2)))
 
 
-def write_value(ws, row: int, col: int, value: object, fmt=None) -> None:
-    """Type-specific writes (xlsxwriter's write() guesses; we never let it)."""
+def _is_ascii(value: object) -> bool:
+    return value is not None and (not isinstance(value, str) or value.isascii())
+
+
+def _latin_width(width: int) -> int:
+    """Latin text (codes, numbers) in 宋体: where SimSun is missing (WPS or LibreOffice on Linux) its
+    digits come from a wider font; 15 % more room keeps 19-character parcel codes whole there."""
+    return -(-width * 115 // 100)
+
+
+_WORD = re.compile(r"[!-~]+")          # a run of printable ASCII: a code, a number, a file name
+
+
+def word_width(values: list) -> float:
+    """The width the longest ASCII run (a parcel or credit code) among the first 500 values needs:
+    a wrapped column is never made so narrow that it breaks a code in two."""
+    longest = 0
+    for value in values[:500]:
+        text = "；".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+        if isinstance(text, str):
+            longest = max(longest, max(map(len, _WORD.findall(text)), default=0))
+    return float(_latin_width(longest) + 2) if longest else 0.0
+
+
+LINE_HEIGHT = 14.0        # points per line of 10-point text
+MAX_ROW_HEIGHT = 409.0    # Excel's limit
+
+
+_RUNS = re.compile(r"[!-~]+|[^!-~]+")     # ASCII words (never broken) and the text between them
+_LONG_WORD = re.compile(r"[!-~]{7,}")      # a code, not a short number
+
+
+def text_lines(text: str, width: float) -> int:
+    """About how many lines `text` takes wrapped in a column `width` wide (CJK counted double, from
+    the UTF-8 length: C speed for a million cells; codes and numbers go whole onto the next line).
+    Applications do not grow row heights on opening a file (LibreOffice keeps the default height),
+    so wrapped rows get their height written."""
+    if "\n" in text:
+        return sum(text_lines(part, width) for part in text.split("\n"))
+    room = max(1, int(width * 1.05))                       # 7 px a unit, CJK 13.3 px at 10 pt
+    units = (len(text.encode()) + len(text)) // 2          # ASCII 1, CJK (3 bytes) 2
+    if units <= room:
+        return 1
+    if not _LONG_WORD.search(text):                        # short numbers only: break anywhere
+        return -(-units // room)
+    lines, used = 1, 0
+    for run in _RUNS.findall(text):
+        if "!" <= run[0] <= "~":                            # a word: whole on this line or the next
+            n = _latin_width(len(run))
+            if used and used + n > room:
+                lines, used = lines + 1, 0
+            while n > room:
+                lines, n = lines + 1, n - room
+            used += n
+        else:
+            used += (len(run.encode()) + len(run)) // 2
+            while used > room:
+                lines, used = lines + 1, used - room
+    return lines
+
+
+def row_height(lines: int) -> float:
+    return min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 2)
+
+
+def write_text(ws, row: int, col: int, value: object, fmt=None, quoted=None) -> None:
+    """A string cell holding `value` as written; `quoted` is `fmt` with quote_prefix, used for text
+    that starts like a formula (without one such text is still a string cell, never a formula)."""
+    text = safe_text(value)
+    ws.write_string(row, col, text, quoted if quoted is not None and needs_quote_prefix(text) else fmt)
+
+
+def write_value(ws, row: int, col: int, value: object, fmt=None, quoted=None) -> None:
+    """Type-specific writes (xlsxwriter's write() guesses; we never let it). `quoted`: see
+    `write_text`."""
     if value is None:
         return
     if isinstance(value, bool):
@@ -101,6 +182,6 @@ def write_value(ws, row: int, col: int, value: object, fmt=None) -> None:
     elif isinstance(value, date):
         ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
     elif isinstance(value, (list, tuple)):
-        ws.write_string(row, col, safe_text("；".join(str(v) for v in value if v is not None)), fmt)
+        write_text(ws, row, col, "；".join(str(v) for v in value if v is not None), fmt, quoted)
     else:
-        ws.write_string(row, col, safe_text(value), fmt)
+        write_text(ws, row, col, value, fmt, quoted)

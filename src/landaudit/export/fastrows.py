@@ -6,8 +6,9 @@ workbook's cells. So `write_list` lets xlsxwriter write everything else of a lis
 header, column widths and formats, freeze panes, autofilter, print setup) and queues the data rows
 here; after the workbook is closed, `inject_rows` copies the zip once and splices the rows into each
 queued sheet's <sheetData>, with the same cell types xlsxwriter would write (numbers as <v>, text as
-inline strings, dates as serials) and each column's xlsxwriter format index. Text is already made safe
-by `cells.safe_text` (no formulas, no XML-illegal characters) and is XML-escaped here.
+inline strings, dates as serials) and each column's xlsxwriter format index. Text is cleaned as
+`cells.safe_text` cleans it (no XML-illegal characters) and XML-escaped here; text that starts like a
+formula keeps its characters and gets the column's quote-prefix style instead (SPEC §9 rev. 2).
 """
 
 from __future__ import annotations
@@ -18,15 +19,35 @@ import re
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
 from pathlib import Path
 
-from landaudit.export.cells import FORMULA_STARTS, MAX_CELL_CHARS, XML_ILLEGAL_EXCEPT_NUL, safe_text
+from landaudit.export.cells import (
+    FORMULA_STARTS,
+    MAX_CELL_CHARS,
+    XML_ILLEGAL_EXCEPT_NUL,
+    needs_quote_prefix,
+    row_height,
+    safe_text,
+    text_lines,
+)
 
 _EPOCH = datetime(1899, 12, 30)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# As xlsxwriter writes them: CR as Excel's _x000D_ (a literal CR would be read back as LF), and text
+# that already looks like such an escape with its underscore escaped, so it reads back unchanged.
+_EXCEL_ESCAPE = re.compile(r"_x[0-9a-fA-F]{4}_|\r")
+
+
+def _excel_escape(match: re.Match) -> str:
+    return "_x000D_" if match.group() == "\r" else "_x005F" + match.group()
+
+
+def _escape(text: str) -> str:
+    text = text.translate(_ESCAPES)
+    return _EXCEL_ESCAPE.sub(_excel_escape, text) if "_x" in text or "\r" in text else text
 
 
 @dataclass
@@ -39,8 +60,10 @@ class PendingRows:
     first_number: int                 # 序号 of the first row
     rows: list
     columns: Sequence
-    formats: list                     # xlsxwriter Format per column, 序号 first
+    styles: list[int]                 # xlsxwriter xf index per column, 序号 first
+    quoted_styles: list[int]          # the same with quote prefix, for text that starts like a formula
     last_col: int
+    wrap_widths: dict[int, float] = field(default_factory=dict)   # wrapped columns (index in `columns`) → width
 
 
 def _column_letters(n: int) -> list[str]:
@@ -49,14 +72,19 @@ def _column_letters(n: int) -> list[str]:
     return [xl_col_to_name(c) for c in range(n)]
 
 
-def _text_body(value: object) -> str | None:
+def _text_cell(value: object) -> tuple[str | None, bool]:
+    """The cell body of a value written as text, and whether it needs the quote-prefix style."""
     if isinstance(value, bool):
         text = "是" if value else "否"
     elif isinstance(value, (list, tuple)):
         text = safe_text("；".join(str(v) for v in value if v is not None))
     else:
         text = safe_text(value)
-    return _inline_string(text.translate(_ESCAPES)) if text else None
+    return (_inline_string(_escape(text)), needs_quote_prefix(text)) if text else (None, False)
+
+
+def _text_body(value: object) -> str | None:
+    return _text_cell(value)[0]
 
 
 def _inline_string(escaped: str) -> str:
@@ -66,78 +94,110 @@ def _inline_string(escaped: str) -> str:
     return f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 
-def _value_body(value: object) -> str | None:
-    """What follows `<c r=".." s=".."` for one value, typed as write_value would type it."""
+def _value_cell(value: object) -> tuple[str | None, bool]:
+    """What follows `<c r=".." s=".."` for one value, typed as write_value would type it, and
+    whether it takes the quote-prefix style."""
     if value is None:
-        return None
+        return None, False
     if isinstance(value, bool) or isinstance(value, str) or isinstance(value, (list, tuple)):
-        return _text_body(value)
+        return _text_cell(value)
     if isinstance(value, int):
-        return f"><v>{value}</v></c>"
+        return f"><v>{value}</v></c>", False
     if isinstance(value, float):
-        return f"><v>{value!r}</v></c>" if math.isfinite(value) else None
+        return (f"><v>{value!r}</v></c>" if math.isfinite(value) else None), False
     if isinstance(value, datetime):
         serial = (value - _EPOCH).total_seconds() / 86400
-        return f"><v>{serial!r}</v></c>"
+        return f"><v>{serial!r}</v></c>", False
     if isinstance(value, date):
-        return f"><v>{(value - _EPOCH.date()).days}</v></c>"
-    return _text_body(value)
+        return f"><v>{(value - _EPOCH.date()).days}</v></c>", False
+    return _text_cell(value)
+
+
+def _text_cells(texts: list[str]) -> list[tuple[str, bool]]:
+    """Cell bodies ("" for empty) and quote-prefix flags of many distinct strings at once: the XML
+    cleaning and escaping run over one joined string (C speed) instead of once per value; same
+    result as `_text_cell`."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1 or max(map(len, texts), default=0) >= MAX_CELL_CHARS:
+        return [(b or "", q) for b, q in map(_text_cell, texts)]     # a value holds the separator, or is huge
+    clean = XML_ILLEGAL_EXCEPT_NUL.sub("", joined)
+    quoted = [text[:1] in FORMULA_STARTS for text in clean.split("\x00")]
+    return [(_inline_string(text) if text else "", q)
+            for text, q in zip(_escape(clean).split("\x00"), quoted, strict=True)]
 
 
 def _text_bodies(texts: list[str]) -> list[str]:
-    """Cell bodies ("" for empty) of many distinct strings at once: the XML cleaning and escaping
-    run over one joined string (C speed) instead of once per value; same result as `_text_body`."""
-    joined = "\x00".join(texts)
-    if joined.count("\x00") != len(texts) - 1 or max(map(len, texts), default=0) >= MAX_CELL_CHARS:
-        return [_text_body(t) or "" for t in texts]      # a value holds the separator, or is huge
-    bodies = []
-    for text in XML_ILLEGAL_EXCEPT_NUL.sub("", joined).translate(_ESCAPES).split("\x00"):
-        if not text:
-            bodies.append("")
-            continue
-        bodies.append(_inline_string("'" + text if text[0] in FORMULA_STARTS else text))
-    return bodies
+    return [body for body, _ in _text_cells(texts)]
 
 
-def _column_cells(column: list, letter: str, style: int, row_numbers: list[str]) -> list[str]:
+def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_numbers: list[str]) -> list[str]:
     """The <c> elements of (a chunk of) one column, "" for an empty cell. Text repeats a lot
     (镇街, 是/否, 责任单位, batch names): each distinct string is escaped once per column chunk,
-    all of them together."""
+    all of them together. Text that starts like a formula gets the quote-prefix style."""
     texts = {v for v in column if type(v) is str}
-    text_bodies = dict(zip(texts, _text_bodies(list(texts)), strict=True)) if texts else {}
-    head, style_attr = f'<c r="{letter}', f'" s="{style}"'
+    head, style_attr, quoted_attr = f'<c r="{letter}', f'" s="{style}"', f'" s="{quoted_style}"'
+    text_cells = {}
+    for text, (body, quoted) in zip(texts, _text_cells(list(texts)) if texts else (), strict=True):
+        text_cells[text] = ((quoted_attr if quoted else style_attr) + body) if body else ""
     out = []
     append = out.append
     for r, v in zip(row_numbers, column, strict=True):
         if v is None:
             append("")
             continue
+        if type(v) is str:
+            cell = text_cells[v]
+            append(head + r + cell if cell else "")
+            continue
         if type(v) is float:
-            body = f"><v>{v!r}</v></c>" if math.isfinite(v) else None
-        elif type(v) is str:
-            body = text_bodies[v]
+            body, quoted = (f"><v>{v!r}</v></c>" if math.isfinite(v) else None), False
         else:
-            body = _value_body(v)
-        append(head + r + style_attr + body if body else "")
+            body, quoted = _value_cell(v)
+        append(head + r + (quoted_attr if quoted else style_attr) + body if body else "")
     return out
 
 
-def _row_chunks(job: PendingRows, styles: list[int], rows_per_chunk: int = 5_000) -> Iterator[str]:
+def _row_chunks(job: PendingRows, rows_per_chunk: int = 5_000) -> Iterator[str]:
     """The sheet's <row> elements, 5,000 rows at a time (cells of a 1M-row list would otherwise
     all be alive at once). Cells are made a column at a time and joined into rows in C."""
     letters = _column_letters(job.last_col + 1)
-    seq_style, styles = styles[0], styles[1:]
+    seq_style, styles, quoted_styles = job.styles[0], job.styles[1:], job.quoted_styles[1:]
     n = len(job.rows)
     for start in range(0, n, rows_per_chunk):
         stop = min(n, start + rows_per_chunk)
         first = job.first_row + start + 1                     # Excel row number of the chunk's first row
         numbers = [str(r) for r in range(first, first + stop - start)]
-        heads = [f'<row r="{r}"><c r="A{r}" s="{seq_style}"><v>{job.first_number + start + i}</v></c>'
-                 for i, r in enumerate(numbers)]
         rows = job.rows[start:stop]
-        cells = [_column_cells(column.values(rows), letters[c + 1], styles[c], numbers)
-                 for c, column in enumerate(job.columns)]
+        values = [column.values(rows) for column in job.columns]
+        heights = _row_heights(values, job.wrap_widths, stop - start)
+        heads = [f'<row r="{r}"{h}><c r="A{r}" s="{seq_style}"><v>{job.first_number + start + i}</v></c>'
+                 for i, (r, h) in enumerate(zip(numbers, heights, strict=True))]
+        cells = [_column_cells(column_values, letters[c + 1], styles[c], quoted_styles[c], numbers)
+                 for c, column_values in enumerate(values)]
+        del values
         yield "".join(map("".join, zip(heads, *cells, repeat("</row>", stop - start), strict=True)))
+
+
+def _row_heights(values: list[list], wrap_widths: dict[int, float], n: int) -> list[str]:
+    """The `ht` attribute of each row ("" for one line) from its wrapped columns' texts. Each
+    distinct text is measured once; a column none of whose texts wraps costs one set."""
+    lines = None
+    for c, width in wrap_widths.items():
+        column = [("；".join(str(x) for x in v if x is not None) if isinstance(v, (list, tuple)) else v)
+                  for v in values[c]] if any(isinstance(v, (list, tuple)) for v in values[c]) else values[c]
+        multi = {}
+        for text in {v for v in column if type(v) is str}:
+            k = text_lines(text, width)
+            if k > 1:
+                multi[text] = k
+        if not multi:
+            continue
+        get = multi.get
+        column_lines = [get(v, 1) if type(v) is str else 1 for v in column]
+        lines = column_lines if lines is None else list(map(max, lines, column_lines))
+    if lines is None:
+        return [""] * n
+    return [f' ht="{row_height(k):g}" customHeight="1"' if k > 1 else "" for k in lines]
 
 
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
@@ -164,7 +224,6 @@ def inject_rows(source: Path, target: Path, jobs: list[PendingRows]) -> None:
                 last = xl_rowcol_to_cell(job.first_row + n - 1, job.last_col)
                 data = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>'.encode(), data, count=1)
                 head, tail = data.split(b"</sheetData>", 1)
-                styles = [fmt.xf_index if fmt is not None and fmt.xf_index is not None else 0 for fmt in job.formats]
                 out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 out_info.compress_type = zipfile.ZIP_DEFLATED
                 if hasattr(out_info, "compress_level"):       # Python ≥ 3.13
@@ -173,7 +232,7 @@ def inject_rows(source: Path, target: Path, jobs: list[PendingRows]) -> None:
                     out_info._compresslevel = 1
                 writer.put("open", out_info)
                 writer.put("data", head)
-                for chunk in _row_chunks(job, styles):
+                for chunk in _row_chunks(job):
                     writer.put("data", chunk.encode("utf-8"))
                 writer.put("data", b"</sheetData>" + tail)
                 writer.put("close")

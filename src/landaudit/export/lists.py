@@ -21,6 +21,7 @@ class Column:
     header: str
     value: str | Callable[[dict], object]      # a row key, or a function of the row
     kind: str = TEXT
+    wrap: bool = False                          # long text (reasons, names): wraps in a narrower column
 
     def values(self, rows: list[dict]) -> list:
         """The column's value for every row (a loop in C for plain keys: 1.1M cells at city scale)."""
@@ -59,17 +60,17 @@ PARCEL_HEAD = (
     Column("地块编码", "parcel_code"),
     Column("镇乡（街道）", "township"),
     Column("开发区（园区）", "zone"),
-    Column("企业名称", "enterprise_names"),
-    Column("统一社会信用代码", "credit_codes"),
+    Column("企业名称", "enterprise_names", wrap=True),
+    Column("统一社会信用代码", "credit_codes", wrap=True),
 )
 ITEM_HEAD = (
     Column("问题编号", "item_id"),
-    Column("地块编码", "parcel_codes_text"),
+    Column("地块编码", "parcel_codes_text", wrap=True),
     Column("镇乡（街道）", "township"),
     Column("开发区（园区）", "zone"),
-    Column("企业名称", "name"),
+    Column("企业名称", "name", wrap=True),
     Column("统一社会信用代码", "credit_code"),
-    Column("问题描述", "description"),
+    Column("问题描述", "description", wrap=True),
     Column("隐患等级", "severity"),
     Column("发现日期", "found_date", DATE),
     Column("整改期限", "deadline", DATE),
@@ -87,8 +88,8 @@ def _item_list(sheet: str, category: str) -> ListSpec:
 
 LISTS: tuple[ListSpec, ...] = (
     ListSpec("工业用地底数清单", "parcels", lambda r: True, PARCEL_HEAD[:3] + (
-        Column("坐落", "location"),
-        Column("权利人", "right_holder"),
+        Column("坐落", "location", wrap=True),
+        Column("权利人", "right_holder", wrap=True),
         Column("用地面积（亩）", "area_mu", MU),
         Column("土地权属", "ownership"),
         Column("土地用途", "land_use"),
@@ -98,10 +99,11 @@ LISTS: tuple[ListSpec, ...] = (
         Column("建成年份", "building_year", INT),
         Column("建筑质量", "building_condition"),
         Column("企业数", "n_enterprises", INT),
-        Column("企业名称", "enterprise_names"),
+        Column("企业名称", "enterprise_names", wrap=True),
         Column("治理对象", lambda r: "、".join(t for t, k in (("亩均低效", "low_efficiency"),
                                                              ("低散乱污", "scattered_polluting"),
-                                                             ("集体工业用地", "collective_problem")) if r[k]) or None),
+                                                             ("集体工业用地", "collective_problem")) if r[k]) or None,
+               wrap=True),
     ) + UNITS),
     ListSpec("亩均低效治理清单", "parcels", lambda r: r["low_efficiency"], PARCEL_HEAD + (
         Column("用地面积（亩）", "area_mu", MU),
@@ -109,7 +111,7 @@ LISTS: tuple[ListSpec, ...] = (
         Column("亩均税收（万元/亩）", "tax_per_mu", PER_MU),
         Column("亩均增加值（万元/亩）", "va_per_mu", PER_MU),
         Column("是否闲置", "idle"),
-        Column("列入理由", lambda r: _join(r["low_efficiency_reasons"])),
+        Column("列入理由", lambda r: _join(r["low_efficiency_reasons"]), wrap=True),
         Column("四个一批", "batch"),
     ) + UNITS),
     _item_list("环保治理清单", "环保"),
@@ -121,7 +123,7 @@ LISTS: tuple[ListSpec, ...] = (
         Column("未整改较大以上隐患", "open_major_hazard"),
         Column("整改不合格", "failed_rectification"),
         Column("逾期未整改数", "n_overdue", INT),
-        Column("列入理由", lambda r: _join(r["scattered_reasons"])),
+        Column("列入理由", lambda r: _join(r["scattered_reasons"]), wrap=True),
         Column("四个一批", "batch"),
     ) + UNITS),
     ListSpec("集体工业用地治理清单", "parcels", lambda r: r["collective_problem"], PARCEL_HEAD + (
@@ -132,15 +134,15 @@ LISTS: tuple[ListSpec, ...] = (
         Column("建成年份", "building_year", INT),
         Column("建筑质量", "building_condition"),
         Column("信访件数", "n_petitions", INT),
-        Column("列入理由", lambda r: _join(r["collective_reasons"])),
+        Column("列入理由", lambda r: _join(r["collective_reasons"]), wrap=True),
         Column("四个一批", "batch"),
     ) + UNITS),
     ListSpec("四个一批治理方案", "parcels", lambda r: r["batch"] is not None, PARCEL_HEAD + (
         Column("用地面积（亩）", "area_mu", MU),
         Column("四个一批", "batch"),
-        Column("适用规则", "batch_rule"),
+        Column("适用规则", "batch_rule", wrap=True),
         Column("亩均税收（万元/亩）", "tax_per_mu", PER_MU),
-        Column("治理理由", lambda r: _join(r["reasons"])),
+        Column("治理理由", lambda r: _join(r["reasons"]), wrap=True),
         Column("腾换空间（亩）", lambda r: r["area_mu"] if r["batch"] in ("拆除重建", "功能转型", "关停退出") else None, MU),
     ) + UNITS),
     ListSpec("亩均效益评价", "parcels", lambda r: r["rating"] is not None, PARCEL_HEAD + (
@@ -156,7 +158,7 @@ LISTS: tuple[ListSpec, ...] = (
         Column("组内排名", "rating_rank", INT),
         Column("组内单位数", "rating_group_size", INT),
         Column("评价等级", "rating"),
-        Column("不参评说明", "exempt_names"),
+        Column("不参评说明", "exempt_names", wrap=True),
     ) + UNITS),
 )
 
@@ -166,18 +168,20 @@ SUMMARY_SHEET, POLICY_SHEET, VERIFY_SHEET, PROGRESS_SHEET = "汇总", "资源要
 SHEET_ORDER = (SUMMARY_SHEET, *(spec.sheet for spec in LISTS), POLICY_SHEET, VERIFY_SHEET)
 
 POLICY_COLUMNS = (
-    Column("评价等级", "rating"), Column("资源要素", "resource"), Column("差别化政策", "policy"),
+    Column("评价等级", "rating"), Column("资源要素", "resource"), Column("差别化政策", "policy", wrap=True),
     Column("地块数", "parcels", INT), Column("用地面积（亩）", "area_mu", MU), Column("责任单位", "responsible"),
 )
 VERIFY_COLUMNS = (
-    Column("类别", "kind"), Column("数据集", "dataset"), Column("名称或编码", "subject"),
-    Column("问题", "message"), Column("来源文件", "file"), Column("工作表", "sheet"), Column("行号", "row", INT),
-    Column("列", "column"), Column("原值", "value"),
+    Column("类别", "kind"), Column("数据集", "dataset"), Column("名称或编码", "subject", wrap=True),
+    Column("问题", "message", wrap=True), Column("来源文件", "file", wrap=True), Column("工作表", "sheet"),
+    Column("行号", "row", INT), Column("列", "column"), Column("原值", "value", wrap=True),
 )
 
 PROGRESS_COLUMNS = (
-    Column("变化", "change"), Column("类别", "category"), Column("问题编号", "item_id"), Column("企业名称", "name"),
+    Column("变化", "change"), Column("类别", "category"), Column("问题编号", "item_id"),
+    Column("企业名称", "name", wrap=True),
     Column("地块编码", "parcel_code"), Column("镇乡（街道）", "township"), Column("隐患等级", "severity"),
     Column("整改期限", "deadline", DATE), Column("上次状态", "previous_status"), Column("本次状态", "status"),
-    Column("是否逾期", lambda r: "逾期" if r.get("overdue") else None), Column("上年状态", "last_year_status"),
+    Column("是否逾期", lambda r: "是" if r.get("overdue") else "否"), Column("上年状态", "last_year_status"),
+    Column("上年末未整改去向", "fate"),
 )
