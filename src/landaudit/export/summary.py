@@ -200,8 +200,9 @@ def write_summary(book, ws, formats, *, data, config: Config, scope: str, towns:
         text(row, 2, note)
         row += 1
 
-    # the charts start a page of their own: never cut across a page break
-    ws.set_h_pagebreaks([row + 1])
+    # the charts start a page of their own, right after the last table row: never cut across a page
+    # break, and no page holding only the blank row before them
+    ws.set_h_pagebreaks([row])
     _charts(book, ws, row + 1, first_town_row, last_town_row, first_rating_row, last_rating_row)
     ws.freeze_panes(UNIT_ROW + 1, 0)
 
@@ -222,16 +223,16 @@ def _charts(book, ws, at_row: int, first_town_row: int, last_town_row: int, firs
         at_row += -(-size[1] // 20) + 2                    # 20 px rows
     groups = [(label.removesuffix("（宗）"), col) for col, label in enumerate(RATING_HEADERS[1:4], start=1)]
     chart = _column_chart(book, ws, groups, first_rating_row, last_rating_row,
-                          "亩均效益综合评价等级分布", stacked=True, size=(640, 360))
+                          "亩均效益综合评价等级分布", stacked=True, size=(640, 360), labels=True)
     ws.insert_chart(at_row, 0, chart)
 
 
 def _column_chart(book, ws, series: list[tuple[str, int]], first_row: int, last_row: int, title: str,
-                  *, stacked: bool, size: tuple[int, int], rotate_labels: bool = False):
+                  *, stacked: bool, size: tuple[int, int], rotate_labels: bool = False, labels: bool = False):
     """A column chart over rows first_row..last_row of the 汇总: categories in column A, one
     series per (name, column)."""
     name = ws.get_name()
-    font = {"name": "宋体", "size": 10}
+    font = {"name": "宋体", "size": 9}
     chart = book.add_chart({"type": "column", **({"subtype": "stacked"} if stacked else {})})
     for label, col in series:
         chart.add_series({
@@ -239,6 +240,8 @@ def _column_chart(book, ws, series: list[tuple[str, int]], first_row: int, last_
             "categories": [name, first_row, 0, last_row, 0],
             "values": [name, first_row, col, last_row, col],
             "gap": 80,
+            # the counts on the bars (zeros left out), so a small group such as 不定等级 still reads
+            **({"data_labels": {"value": True, "num_format": "#,##0;;;", "font": font}} if labels else {}),
         })
     chart.set_title({"name": title, "name_font": {**font, "size": 12, "bold": True}})
     chart.set_x_axis({"num_font": {**font, **({"rotation": -45} if rotate_labels else {})}})

@@ -47,7 +47,7 @@ WRAP_MIN_WIDTH = 16      # … and gives way down to this (8 CJK characters a li
 # Reason and name columns whose Column is made outside lists.py wrap too: 退回 (export/sendback.py)
 # and the 责任单位 that export fills in from config (a long list of departments for some lists).
 WRAP_HEADERS = frozenset({"问题及修改要求", "来源文件", "原值", "问题", "地块编码/企业名称/隐患编号",
-                          "责任单位", "实施单位"})
+                          "工作表", "列", "责任单位", "实施单位"})
 
 # Page geometry (inches). Paper codes are Excel's: 8 = A3, 9 = A4.
 A3, A4 = 8, 9
