@@ -232,7 +232,7 @@ def _column_chart(book, ws, series: list[tuple[str, int]], first_row: int, last_
     """A column chart over rows first_row..last_row of the 汇总: categories in column A, one
     series per (name, column)."""
     name = ws.get_name()
-    font = {"name": "宋体", "size": 9}
+    font = {"name": "宋体", "size": 10}         # ≥ 9 pt printed at the sheet's ≥ 90 % scale
     chart = book.add_chart({"type": "column", **({"subtype": "stacked"} if stacked else {})})
     for label, col in series:
         chart.add_series({
