@@ -216,7 +216,7 @@ def test_export_without_classify_says_what_to_run(tmp_path):
 
 
 def test_file_names_from_data_stay_in_their_folder(tmp_path):
-    from landaudit.export.cells import safe_file_stem
+    from landaudit.export.filenames import safe_file_stem
 
     assert safe_file_stem("../../etc/passwd") == "_.._etc_passwd"
     assert safe_file_stem("..") == "未命名"

@@ -228,7 +228,9 @@ def test_ingest_keeps_one_snapshot_per_change_and_export_has_the_progress_sheet(
     assert cli("export", "--year", "2023", "-w", str(demo_root)).returncode == 0
     book = openpyxl.load_workbook(demo_root / "data/exports/2023/治理清单_全市.xlsx")
     assert book.sheetnames[-1] == "整改销号进度"
-    assert book["整改销号进度"].max_row > 2
+    from landaudit.export.workbook import HEADER_ROWS
+
+    assert book["整改销号进度"].max_row > HEADER_ROWS
     track = cli("track", "--year", "2023", "--as-of", "2023-12-31", "--format", "json", "-w", str(demo_root))
     assert track.returncode == 0 and json.loads(track.stdout)["counts"]["逾期"] >= 0
 

@@ -53,16 +53,6 @@ def safe_sheet_name(name: str, taken: set[str] | None = None) -> str:
     return candidate
 
 
-_FILE_ILLEGAL = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-
-
-def safe_file_stem(name: str) -> str:
-    """A file name made from data (a 镇街, a department, a scope) that stays in its folder: no path
-    separators, no leading dots (so never `..`), nothing Windows forbids, at most 100 characters."""
-    stem = _FILE_ILLEGAL.sub("_", name).strip().lstrip(".").strip()[:100]
-    return stem or "未命名"
-
-
 def display_width(value: object) -> int:
     """Width in Excel character units: CJK and other wide characters count double."""
     if value is None:

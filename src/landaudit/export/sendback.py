@@ -93,7 +93,8 @@ def write_sendback(data, config: Config, folder: Path) -> list[Path]:
     stems = file_stems(by_department)
     for department, rows in sorted(by_department.items()):
         path = folder / f"{stems[department]}.xlsx"
-        workbook = ListWorkbook(path, created=created, title=f"{county}{data.year}年数据退回清单（{department}）")
+        workbook = ListWorkbook(path, created=created, title=f"{county}{data.year}年数据退回清单（{department}）",
+                                as_of=data.as_of)
         title = (f"{county}{data.year}年数据退回清单 — {department}：请按“问题及修改要求”更正后重新报送"
                  f"（拒收 {sum(r['level'] == 'reject' for r in rows)} 条，"
                  f"待核实 {sum(r['level'] == 'verify' for r in rows)} 条）")
