@@ -32,11 +32,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## make census YEAR=2023: the annual census (工业用地大普查): ingest, classify, export per township, report
+## make census YEAR=2023: the annual census (工业用地大普查): `landaudit census` (run --by-township, then report)
 census: $(STAMP)
 	@test -n "$(YEAR)" || (echo "用法：make census YEAR=2023" && exit 2)
-	$(BIN)/landaudit run --year $(YEAR) --by-township
-	$(BIN)/landaudit report --year $(YEAR)
+	$(BIN)/landaudit census --year $(YEAR)
 
 ## make bench: stage timings against a plain-pandas baseline and the I/O floor (benchmarks/)
 bench: $(STAMP)

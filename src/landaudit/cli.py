@@ -214,14 +214,22 @@ def demo_cmd(
     parcels: Annotated[int, typer.Option("--parcels", "-n", help="模拟地块数量（1 至 1,000,000）", min=1,
                                          max=1_000_000)] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子；同一种子生成完全相同的文件")] = 20231,
+    force: Annotated[bool, typer.Option("--force", help="data/raw/ 中已有真实报表时也写入模拟报表（会与真实数据混在一起）")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """生成模拟的部门报表（两个年度，仅供演示和测试），写入 data/raw/<年度>/。"""
+    """生成模拟的部门报表（两个年度，仅供演示和测试），写入 data/raw/<年度>/。data/raw/ 中已有不是演示生成的文件时拒绝写入。"""
     def action() -> None:
-        from landaudit.demo import write_demo
+        from landaudit.demo import foreign_files, record_demo, write_demo
+        from landaudit.errors import UsageError
 
         ws = _workspace(workspace)
+        foreign = foreign_files(ws.raw)
+        if foreign and not force:
+            names = "、".join(ws.relative(p) for p in foreign[:3]) + (f" 等 {len(foreign)} 个文件" if len(foreign) > 3 else "")
+            raise UsageError(f"{ws.relative(ws.raw)}/ 中已有不是演示生成的文件（{names}）：模拟报表不能与真实报表混在一起。"
+                             f"请在一个新的空文件夹中运行 landaudit demo -w 新文件夹；确要写入时加 --force")
         paths = write_demo(ws.raw, parcels=parcels, seed=seed)
+        record_demo(ws.raw, paths)
         table = Table(title=f"已生成模拟部门报表（{parcels} 个地块，种子 {seed}）")
         table.add_column("文件")
         table.add_column("大小", justify="right")
@@ -407,6 +415,28 @@ def run_cmd(
 
     code = _run(debug, action, log)
     raise typer.Exit(code)
+
+
+@app.command("census")
+def census_cmd(
+    workspace: WorkspaceOpt = None,
+    year: YearOpt = None,
+    scope: ScopeOpt = None,
+    encoding: EncodingOpt = None,
+    log_format: LogFormatOpt = "auto",
+    quiet: QuietOpt = False,
+    lock_wait: LockWaitOpt = 0.0,
+    debug: DebugOpt = False,
+) -> None:
+    """年度大普查（工业用地大普查）：读取 → 分类 → 导出治理清单和各镇街工作簿，再显示目标指标（即 run --by-township 之后 report）。"""
+    try:
+        run_cmd(workspace=workspace, year=year, scope=scope, by_township=True, encoding=encoding, as_of=None,
+                max_reject_rate=None, strict=False, log_format=log_format, quiet=quiet, lock_wait=lock_wait,
+                debug=debug)
+    except typer.Exit as finished:
+        if finished.exit_code:
+            raise
+    report_cmd(workspace=workspace, year=year, scope=scope, as_of=None, output_format="table", debug=debug)
 
 
 @app.command("report")

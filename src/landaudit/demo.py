@@ -1681,3 +1681,53 @@ def write_demo(
         folder = raw_dir / str(year)
         written += _write_year(world, folder, seed, index, newest=year == ordered[-1])
     return sorted(written)
+
+
+# --- refusing to mix fake files with real ones (issue 13) -----------------------------------------
+
+DEMO_RECORD = ".landaudit-demo.json"     # in data/raw/: the files the demo wrote, with their sha256
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def foreign_files(raw_dir: Path) -> list[Path]:
+    """Files under data/raw/ the demo did not write (or that were changed since): real department
+    files that a demo must not be mixed with."""
+    import json
+
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        return []
+    try:
+        written = json.loads((raw_dir / DEMO_RECORD).read_text("utf-8"))
+    except (OSError, ValueError):
+        written = {}
+    foreign = []
+    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file() and p.name != DEMO_RECORD):
+        relative = path.relative_to(raw_dir).as_posix()
+        if written.get(relative) != _sha256(path):
+            foreign.append(path)
+    return foreign
+
+
+def record_demo(raw_dir: Path, paths: list[Path]) -> None:
+    """Remember what the demo wrote, so a later `landaudit demo` can tell its files from real ones."""
+    import json
+
+    from landaudit.workspace import write_json
+
+    raw_dir = Path(raw_dir)
+    try:
+        known = json.loads((raw_dir / DEMO_RECORD).read_text("utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    known.update({p.relative_to(raw_dir).as_posix(): _sha256(p) for p in paths})
+    write_json(raw_dir / DEMO_RECORD, dict(sorted(known.items())))

@@ -1,0 +1,44 @@
+"""The first hour (issue 13, item 1): `landaudit demo` never mixes fake files with real ones, and
+`landaudit census` exists in every workspace (not only where the Makefile is)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from landaudit.cli import app
+
+runner = CliRunner()
+
+
+def invoke(root, *args):
+    return runner.invoke(app, [*args, "-w", str(root)], catch_exceptions=False)
+
+
+def test_demo_refuses_a_raw_folder_with_real_files_and_writes_nothing(tmp_path):
+    real = tmp_path / "data/raw/2023/自然资源和规划局/工业用地底数.xlsx"
+    real.parent.mkdir(parents=True)
+    real.write_bytes(b"real department file")
+    result = invoke(tmp_path, "demo", "--parcels", "30")
+    assert result.exit_code == 2
+    assert "不是演示生成的文件" in result.output and "工业用地底数.xlsx" in result.output and "--force" in result.output
+    assert sorted(p.name for p in (tmp_path / "data/raw").rglob("*") if p.is_file()) == ["工业用地底数.xlsx"]
+    assert real.read_bytes() == b"real department file"
+    assert invoke(tmp_path, "demo", "--parcels", "30", "--force").exit_code == 0
+
+
+def test_demo_may_rewrite_its_own_files_but_not_edited_ones(tmp_path):
+    assert invoke(tmp_path, "demo", "--parcels", "30").exit_code == 0
+    assert invoke(tmp_path, "demo", "--parcels", "40", "--seed", "7").exit_code == 0   # its own files
+    edited = next((tmp_path / "data/raw/2023").rglob("*.xlsx"))
+    edited.write_bytes(edited.read_bytes() + b"\0")                                  # a user changed it
+    result = invoke(tmp_path, "demo", "--parcels", "30")
+    assert result.exit_code == 2 and edited.name in result.output
+
+
+def test_census_is_run_by_township_then_report(tmp_path):
+    assert invoke(tmp_path, "demo", "--parcels", "60").exit_code == 0
+    result = invoke(tmp_path, "census", "--year", "2023")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data/exports/2023/治理清单_全市.xlsx").is_file()
+    assert any((tmp_path / "data/exports/2023/镇街").glob("*.xlsx"))
+    assert "规上工业亩均税收" in result.output and "隐患判断日" in result.output
