@@ -42,3 +42,18 @@ def test_census_is_run_by_township_then_report(tmp_path):
     assert (tmp_path / "data/exports/2023/治理清单_全市.xlsx").is_file()
     assert any((tmp_path / "data/exports/2023/镇街").glob("*.xlsx"))
     assert "规上工业亩均税收" in result.output and "隐患判断日" in result.output
+
+
+def test_configs_written_by_init_have_chinese_comments_without_references_to_our_documents(tmp_path):
+    import re
+
+    result = runner.invoke(app, ["init", str(tmp_path / "ws")], catch_exceptions=False)
+    assert result.exit_code == 0
+    for name in ("landaudit.toml", "datasets.toml"):
+        text = (tmp_path / "ws" / "configs" / name).read_text("utf-8")
+        comments = [line.split("#", 1)[1] for line in text.splitlines() if "#" in line and not line.lstrip().startswith('"')]
+        assert comments
+        for comment in comments:
+            assert "SPEC" not in comment and "rev. 2" not in comment and "seed" not in comment, comment
+            if comment.strip("- "):
+                assert re.search("[\u4e00-\u9fff]", comment), f"{name}: English comment {comment!r}"
