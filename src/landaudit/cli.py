@@ -700,6 +700,272 @@ def _render_ingest(result, log) -> None:
                   f"data/processed/{result.year}/")
 
 
+FormatOpt = Annotated[str, typer.Option("--format", help="输出格式：table（给人看）或 json（给程序用，内容相同）")]
+
+
+def _output_format(value: str) -> str:
+    if value not in ("table", "json"):
+        from landaudit.errors import UsageError
+
+        raise UsageError(f"--format 只能是 table 或 json，不是“{value}”")
+    return value
+
+
+@app.command("status")
+def status_cmd(
+    workspace: WorkspaceOpt = None,
+    year: Annotated[int | None, typer.Option("--year", "-y", help="只看这一年（默认：全部年度）",
+                                             show_default=False)] = None,
+    output_format: FormatOpt = "table",
+    debug: DebugOpt = False,
+) -> None:
+    """工作区现状（类似 git status）：各年度的部门报表、读取、分类、导出情况，哪些已过时或缺少，以及下一步该运行的命令。只读，不写任何文件，也不占用工作区。
+
+    示例：landaudit status；landaudit status -w 工作区 --format json
+    """
+    def action() -> None:
+        from landaudit.status import status
+
+        chosen = _output_format(output_format)
+        data = status(_workspace(workspace), year=year)
+        if chosen == "json":
+            import json
+
+            print(json.dumps(data, ensure_ascii=False, indent=1))
+        else:
+            _render_status(data)
+
+    _run(debug, action)
+
+
+def _render_status(data: dict) -> None:
+    from landaudit.status import DATASET_TITLES
+
+    _line(0, f"工作区：{data['workspace']}")
+    if data["running"]:
+        r = data["running"]
+        _line(0, f"正在运行：{r['command']}（PID {r['pid']}，开始于 {r['started']}）", "yellow")
+    if data["config_error"]:
+        _line(0, f"配置有误：{data['config_error']}", "red")
+    for y in data["years"]:
+        console.print()
+        _line(0, f"{y['year']} 年", "bold")
+        raw = y["raw"]
+        newest = f"，最近改动 {raw['newest']}" if raw["newest"] else ""
+        _line(2, f"部门报表：{raw['folder']} 共 {raw['files']} 个文件{newest}")
+        ingest = y["ingest"]
+        if ingest is None:
+            _line(2, "读取：尚未读取")
+        else:
+            _line(2, f"读取：{ingest['at']}，{ingest['files']} 个文件，{ingest['sheets']} 个工作表")
+            _line(6, f"接收 {ingest['rows_accepted']:,} 行，拒收 {ingest['rows_rejected']:,} 行，"
+                     f"跳过 {ingest['rows_skipped']:,} 行")
+            _line(6, "，".join(f"{DATASET_TITLES[k]} {v['rows']:,} 行" for k, v in ingest["datasets"].items()))
+            for u in ingest["unreadable"]:
+                _line(6, f"无法读取：{u['path']}" + (f"（{u['sheet']}）" if u["sheet"] else ""), "red")
+            for label, key in (("新文件", "new"), ("读取后改动过", "changed"), ("已删除", "removed")):
+                for path in y["changes"][key]:
+                    _line(6, f"{label}：{path}", "yellow")
+        classified = y["classify"]
+        if classified is None:
+            _line(2, "分类：尚未分类")
+        else:
+            stale = "；早于最近一次读取，已过时" if classified["stale"] else ""
+            _line(2, f"分类：{classified['at']}，范围 {classified['scope_name']}，隐患判断日 {classified['as_of']}{stale}",
+                  "yellow" if stale else None)
+        exported = y["export"]
+        if exported is None:
+            _line(2, "导出：尚未导出")
+        else:
+            stale = "；早于最近一次分类，已过时" if exported["stale"] else ""
+            names = "、".join(p.rsplit("/", 1)[-1] for p in exported["workbooks"]) or "没有治理清单"
+            _line(2, f"导出：{exported['at']}，{names}{stale}", "yellow" if stale else None)
+            _line(6, f"镇街工作簿 {exported['township_workbooks']} 个，退回清单 {exported['sendback_workbooks']} 个")
+        for problem in y["problems"]:
+            _line(2, f"注意：{problem}", "yellow")
+        if y["next"] is not None and y["year"] != (data["next"] or {}).get("year"):
+            _print_step("  待办：", y["next"])
+    console.print()
+    if data["next"] is None:
+        _line(0, "全部是最新的，没有需要运行的命令。", "green")
+    else:
+        _print_step("下一步：", data["next"], style="bold")
+
+
+def _line(indent: int, text: str, style: str | None = None) -> None:
+    """A line whose wrapped continuation keeps the indent (80 columns: nothing is cut)."""
+    from rich.padding import Padding
+
+    console.print(Padding(Text(text, style=style or ""), (0, 0, 0, indent), expand=False))
+
+
+def _print_step(label: str, step: dict, style: str | None = None) -> None:
+    """The command and why, on one line when it fits, else the reason below: a command is never
+    broken across lines."""
+    from rich.cells import cell_len
+
+    indent = cell_len(label) - cell_len(label.lstrip())
+    if not step["command"]:
+        _line(indent, label.lstrip() + step["reason"], style)
+    elif cell_len(f"{label}{step['command']}（{step['reason']}）") <= console.width:
+        _line(indent, f"{label.lstrip()}{step['command']}（{step['reason']}）", style)
+    else:
+        _line(indent, label.lstrip() + step["command"], style)
+        _line(cell_len(label), step["reason"])
+
+
+@app.command("check")
+def check_cmd(
+    files: Annotated[list[Path], typer.Argument(help="要检查的报表文件或文件夹（可以多个）", show_default=False)],
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="用这个工作区的配置检查（默认：当前文件夹是工作区时用它的配置，否则用内置默认配置）",
+        show_default=False)] = None,
+    xlsx: Annotated[Path | None, typer.Option(
+        "--xlsx", help="另外把全部问题写成一个退回清单格式的工作簿（.xlsx），便于逐条修改", show_default=False)] = None,
+    encoding: EncodingOpt = None,
+    output_format: FormatOpt = "table",
+    debug: DebugOpt = False,
+) -> None:
+    """报送前自查：按读取（ingest）时完全相同的规则检查部门报表，列出识别出的数据集、表头行和每一个问题（行、列、原值、怎么改）。不写入工作区。退出码：0 可以报送，1 有拒收行或无法读取的文件，2 用法错误。
+
+    示例：landaudit check 企业亩均效益.xlsx；landaudit check 消防/ --xlsx 问题清单.xlsx
+    """
+    def action() -> int:
+        from landaudit.check import check, find_workspace, write_problems_workbook
+
+        chosen = _output_format(output_format)
+        result = check(files, workspace=find_workspace(workspace), encoding=encoding)
+        written = write_problems_workbook(result, xlsx) if xlsx else None
+        if chosen == "json":
+            import json
+
+            print(json.dumps(result.to_dict() | {"xlsx": str(written) if written else None},
+                             ensure_ascii=False, indent=1, default=str))
+        else:
+            _render_check(result, written)
+        return 0 if result.valid else 1
+
+    raise typer.Exit(_run(debug, action))
+
+
+_CHECK_LEVELS = {"error": "无法读取", "reject": "拒收", "verify": "待核实", "warning": "提示"}
+
+
+def _render_check(result, written) -> None:
+    """frictionless validate's shape: a verdict per file, its sheets, then its problems — a table
+    on a wide terminal, one block per problem on a narrow one (80 columns: nothing is cut)."""
+    from rich.cells import chop_cells
+
+    from landaudit.findings import NOT_PROBLEMS
+
+    specs = result.settings.dataset_specs
+    for f in result.files:
+        counts = f.counts
+        tally = "，".join(f"{label} {counts[key]:,} {unit}" for label, key, unit in (
+            ("拒收", "rows_rejected", "行"), ("待核实", "verify", "条"), ("提示", "warnings", "条")) if counts[key])
+        verdict = ("✓ 通过：" if f.valid else "✗ 不通过：") + f.path + (f"（{tally}）" if tally else "")
+        # cut only where the terminal ends (a long path), never between the verdict and its file
+        for part in chop_cells(verdict, console.width):
+            console.print(part, style="green" if f.valid else "bold red", no_wrap=True)
+        for e in f.entries:
+            where = f"工作表“{e.sheet}”：" if e.sheet else ""
+            if e.error:
+                _line(2, where + e.error["message"], "dim" if e.error["code"] in NOT_PROBLEMS else "red")
+                continue
+            spec = specs.get(e.dataset)
+            dataset = (spec.title + (f"（{spec.department}）" if spec.department != spec.title else "")) if spec else e.dataset
+            _line(2, f"{where}{dataset}{'·' + e.category if e.category else ''}，表头在第 {e.header_row} 行")
+            _line(4, f"{e.rows_total:,} 行：可接收 {e.rows_accepted:,}，拒收 {e.rows_rejected:,}，跳过 {e.rows_skipped:,}")
+        if not f.has_data and not any(e.error and e.error["code"] not in NOT_PROBLEMS for e in f.entries):
+            _line(2, "文件中没有可读取的数据表", "red")
+        problems = [p for p in f.findings if p.level != "error"]      # unreadable: said on the sheet lines
+        if problems and console.width >= 110:
+            _check_table(problems)
+        for p in problems if console.width < 110 else ():
+            level = _CHECK_LEVELS.get(p.level, p.level)
+            where = "，".join(x for x in (
+                f"工作表“{p.sheet}”" if len(f.entries) > 1 and p.sheet else "", f"第 {p.row} 行" if p.row else "",
+                f"列“{p.column}”" if p.column else "", f"原值“{p.value}”" if p.value is not None else "") if x)
+            _line(2, f"{level}  {where or '整张表'}", "red" if p.level == "reject" else None)
+            _line(4, p.message)
+        console.print()
+    invalid = sum(not f.valid for f in result.files)
+    if invalid:
+        _line(0, f"{len(result.files)} 个文件中 {invalid} 个不能报送：请按上面的要求改正后重新检查。", "bold red")
+    else:
+        _line(0, f"{len(result.files)} 个文件都可以报送。", "bold green")
+    _line(0, f"所用配置：{result.workspace or '内置默认配置（当前不在工作区中）'}")
+    if written:
+        _line(0, f"问题清单已写出：{written}")
+    elif sum(len(f.findings) for f in result.files) > 30:
+        _line(0, "问题较多时可加 --xlsx 问题清单.xlsx，写成工作簿逐条修改。")
+
+
+def _check_table(problems) -> None:
+    from rich import box
+
+    several = len({p.sheet for p in problems}) > 1
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("结果", no_wrap=True)
+    if several:
+        table.add_column("工作表", max_width=16, overflow="fold")
+    table.add_column("行", justify="right", no_wrap=True)
+    table.add_column("列", max_width=16, overflow="fold")
+    table.add_column("原值", max_width=30, overflow="fold")
+    table.add_column("问题及修改要求", ratio=1, overflow="fold")
+    for p in problems:
+        level = Text(_CHECK_LEVELS.get(p.level, p.level), style="red" if p.level == "reject" else "")
+        table.add_row(level, *([p.sheet or ""] if several else []), str(p.row or ""), p.column or "",
+                      p.value or "", p.message)
+    console.print(table)
+
+# The 示例 block at the end of every command's --help (issue 13 item 6). "\b" keeps click from
+# joining the lines into one paragraph.
+EXAMPLES = {
+    "init": ["landaudit init 诸暨工业用地", "landaudit init            # 当前文件夹"],
+    "template": ["landaudit template", "landaudit template -o 发各部门的模板"],
+    "demo": ["landaudit demo -w 演示", "landaudit demo -w 演示 --parcels 500 --seed 7"],
+    "ingest": ["landaudit ingest", "landaudit ingest -y 2023 --strict", "landaudit ingest --format json > 读取报告.json"],
+    "classify": ["landaudit classify", "landaudit classify -y 2023 -s 开发区 --as-of 2023-12-31"],
+    "export": ["landaudit export", "landaudit export -y 2023 --by-township"],
+    "run": ["landaudit run -w /data/诸暨 --log-format plain", "landaudit run -y 2023 --by-township -q"],
+    "census": ["landaudit census -y 2023"],
+    "report": ["landaudit report", "landaudit report -y 2023 -s 开发区", "landaudit report --format json"],
+    "track": ["landaudit track", "landaudit track --since 2023-06-30", "landaudit track --format json"],
+    "explain": ["landaudit explain 330681001001GB00031", "landaudit explain 330681001001GB00031 -y 2022"],
+    "sql": ["landaudit sql --tables", "landaudit sql --columns parcels",
+            "landaudit sql \"SELECT batch, count(*) FROM parcels GROUP BY 1\" -y 2023",
+            "landaudit sql \"SELECT * FROM parcels\" --format csv -o 地块.csv"],
+    "status": ["landaudit status", "landaudit status -w 工作区 --format json"],
+    "check": ["landaudit check 亩均效益_2023.xlsx", "landaudit check 消防/ --xlsx 问题清单.xlsx"],
+}
+
+
+# One line each in `landaudit -h` (click would cut the long Chinese first sentences to "...").
+SHORT_HELP = {
+    "init": "创建工作区（配置文件、数据文件夹、填报模板）", "template": "写出各部门的空白填报模板（.xlsx）",
+    "demo": "生成模拟的部门报表（仅供演示和测试）", "ingest": "读取各部门报表：识别、校验、标准化，写出 Parquet",
+    "classify": "分类：三类治理对象、四个一批、亩均效益等级", "export": "写出治理清单工作簿和各部门的退回清单",
+    "run": "读取 → 分类 → 导出，一次完成（供定时任务）", "census": "年度大普查：run --by-township 之后 report",
+    "report": "目标指标及是否达标（按范围和镇街）", "track": "整改销号进度（按问题编号比较台账快照）",
+    "explain": "说明一个地块为什么在它所在的清单里", "sql": "对数据视图执行只读 SQL 查询",
+    "status": "工作区现状和下一步该运行的命令", "check": "报送前自查部门报表（不写入工作区）",
+}
+
+
+def _add_examples() -> None:
+    for info in app.registered_commands:
+        name = info.name or info.callback.__name__
+        if not info.short_help and name in SHORT_HELP:
+            info.short_help = SHORT_HELP[name]
+        lines = EXAMPLES.get(name)
+        if lines and not info.epilog and "示例" not in (info.callback.__doc__ or ""):
+            info.epilog = "示例：\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_add_examples()
+
+
 def main() -> None:
     # Narrow terminals and cron logs: rich decides colour by TTY; keep a sane width without one.
     if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
