@@ -8,7 +8,7 @@ ever built from config or data (SPEC §13).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -92,6 +92,47 @@ def recorded_run(workspace: Workspace, year: int) -> dict:
         return json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def recorded_ingest(workspace: Workspace, year: int) -> dict:
+    """The year's last ingest_report.json; {} if none."""
+    import json
+
+    path = workspace.processed_year(year) / "ingest_report.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _shown_time(stamp: str | None, path: Path) -> str:
+    """A recorded ISO timestamp as 2023-12-31 08:00:00; the file's write time when none was recorded."""
+    try:
+        moment = datetime.fromisoformat(stamp) if stamp else datetime.fromtimestamp(path.stat().st_mtime)
+    except (OSError, ValueError):
+        return "时间不明"
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def stale_classification(workspace: Workspace, year: int) -> tuple[str, str] | None:
+    """(ingested, classified) as shown to users when the year's classify results come from an
+    earlier ingest than its last one (issue 13), else None. classify.json records the ingest it
+    read; results of versions before that record are judged by the two files' write times."""
+    folder = workspace.processed_year(year)
+    report_path, record_path = folder / "ingest_report.json", folder / "classify.json"
+    if not report_path.is_file() or not record_path.is_file():
+        return None
+    ingested, record = recorded_ingest(workspace, year).get("ingested_at"), recorded_run(workspace, year)
+    if ingested and "ingested_at" in record:
+        stale = record["ingested_at"] != ingested
+    else:
+        try:
+            stale = record_path.stat().st_mtime < report_path.stat().st_mtime
+        except OSError:
+            stale = False
+    if not stale:
+        return None
+    return _shown_time(ingested, report_path), _shown_time(record.get("classified_at"), record_path)
 
 
 def recorded_as_of(workspace: Workspace, year: int) -> date | None:
@@ -275,6 +316,9 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
         con.close()
     scope_name = display_name(config.settings, scope)
     record = {"year": year, "scope": scope, "scope_name": scope_name, "as_of": as_of.isoformat(),
+              "classified_at": datetime.now().astimezone().isoformat(timespec="microseconds"),
+              # the ingest these results come from: export refuses them after a newer one (issue 13)
+              "ingested_at": recorded_ingest(workspace, year).get("ingested_at"),
               "data_tests": timings}
     outputs["record"] = workspace.relative(write_json(folder / "classify.json", record))
     outputs["database"] = workspace.relative(rebuild_database(workspace))

@@ -11,19 +11,19 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from landaudit import render
 from landaudit.errors import LandauditError
 
 _HELP_WORDS = {
     "Options": "选项", "Commands": "命令", "Arguments": "参数", "Error": "错误",
     "[required]": "[必填]", "required": "必填", "[default: {}]": "[默认：{}]", "default: {default}": "默认：{default}",
-    "Missing command.": "缺少命令。", "No such command {name!r}.": "没有命令 {name!r}。",
+    "Missing command.": "缺少命令。",
     "Try [blue]'{command_path} {help_option}'[/] for help.": "运行 '{command_path} {help_option}' 查看帮助。",
     "Aborted!": "已中止！", "Aborted.": "已中止。",
 }
@@ -41,6 +41,7 @@ def _localise_help() -> None:
     original_help_option = click_core.Command.get_help_option
 
     def write_usage(self, prog, args="", prefix=None):
+        args = args.replace("[OPTIONS]", "[选项]").replace("COMMAND [ARGS]...", "命令 [参数]...")
         return original_write_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
     def get_help_option(self, ctx):
@@ -51,6 +52,41 @@ def _localise_help() -> None:
 
     formatting.HelpFormatter.write_usage = write_usage
     click_core.Command.get_help_option = get_help_option
+    _localise_usage_errors()
+    _localise_completion()
+
+
+def _localise_usage_errors() -> None:
+    """Click's usage errors (unknown option, missing argument, bad value ...) in Chinese, exit 2."""
+    from typer._click import exceptions
+    from typer._click.utils import echo
+
+    from landaudit.usage_text import usage_error_text
+
+    def show(self, file=None) -> None:
+        file = file or sys.stderr
+        if self.ctx is not None:
+            echo(self.ctx.get_usage(), file=file)
+            echo(f"运行 {self.ctx.command_path} -h 查看帮助。", file=file)
+        else:
+            echo("运行 landaudit -h 查看帮助。", file=file)
+        echo(f"错误：{usage_error_text(self)}", file=file)
+
+    exceptions.UsageError.show = show
+
+
+def _localise_completion() -> None:
+    import typer.main
+
+    original = typer.main.get_install_completion_arguments
+
+    def chinese():
+        install, show = original()
+        install.help = "为当前 shell（bash、zsh、fish、PowerShell）安装命令补全，按 Tab 补全命令和选项。"
+        show.help = "显示当前 shell 的补全脚本，可复制或自行安装。"
+        return install, show
+
+    typer.main.get_install_completion_arguments = chinese
 
 
 _localise_help()
@@ -60,14 +96,36 @@ app = typer.Typer(
     help="工业全域治理数据工具：汇总各部门报表，识别亩均低效、“低散乱污”和集体工业用地问题地块，"
          "确定“四个一批”处置方式，输出治理清单。",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-# markup=False: file names and cell values reach the terminal, and "[/red]" in a cell must print
-# as text, not crash rich. Styles are passed as style=/Text instead.
-console = Console(highlight=False, markup=False)
-err_console = Console(stderr=True, highlight=False, markup=False)
+# Made again for every invocation (see _main): the width follows COLUMNS and the terminal, and
+# NO_COLOR is read then. Results go to `console` (stdout), log lines to `err_console` (stderr).
+console = render.make_console()
+err_console = render.make_console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            shown = version("landaudit")
+        except PackageNotFoundError:
+            shown = "（未安装，源码运行）"
+        typer.echo(f"landaudit {shown}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[bool, typer.Option("--version", "-V", help="显示版本号并退出。", callback=_version,
+                                               is_eager=True)] = False,
+) -> None:
+    global console, err_console
+    console, err_console = render.make_console(), render.make_console(stderr=True)
 
 # Options shared by commands (defined once, STYLE.md).
 WorkspaceOpt = Annotated[Path | None, typer.Option(
@@ -76,8 +134,10 @@ WorkspaceOpt = Annotated[Path | None, typer.Option(
 YearOpt = Annotated[int | None, typer.Option(
     "--year", "-y", help="年度（默认：data/raw 下最新的年度文件夹）", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="出错时显示完整的 Python 错误堆栈（排查程序问题用）")]
-LogFormatOpt = Annotated[str, typer.Option(
-    "--log-format", help="日志格式：auto（终端上彩色和进度条，否则带时间的纯文本行）、plain 或 json（每行一个 JSON 对象）")]
+LogFormatOpt = Annotated[Literal["auto", "plain", "json", "rich"], typer.Option(
+    "--log-format", help="日志格式（写到标准错误）：auto（终端上彩色和进度条，否则带时间的纯文本行）、plain、"
+    "json（每行一个 JSON 对象）或 rich（总是彩色）")]
+TableJsonOpt = Annotated[Literal["table", "json"], typer.Option("--format", help="输出格式：table（表格）或 json")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="只输出警告和错误")]
 LockWaitOpt = Annotated[float, typer.Option(
     "--lock-wait", help="工作区被另一个运行占用时最多等待的秒数（默认不等待，直接以退出码 3 结束）", min=0.0)]
@@ -90,6 +150,9 @@ EncodingOpt = Annotated[str | None, typer.Option(
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="判断隐患是否已销号、逾期、已发现的日期，如 2023-12-31（默认：分类时所用的日期；"
     "分类时默认过去年度为当年 12 月 31 日，本年度为今天）", show_default=False)]
+AllowIncompleteOpt = Annotated[bool, typer.Option(
+    "--allow-incomplete", help="缺少整类部门数据（工业用地、企业或问题隐患）时仍然导出并替换原有的治理清单"
+    "（默认不导出，保留原有工作簿；退出码仍为 1）")]
 
 
 def _run(debug: bool, action, log=None):
@@ -99,10 +162,7 @@ def _run(debug: bool, action, log=None):
     except LandauditError as exc:
         if debug:
             raise
-        if log is not None and log.mode == "json":
-            log.error("error", str(exc), exit_code=exc.exit_code)
-        else:
-            err_console.print(f"错误：{exc}", style="red")
+        _fatal(log, f"错误：{exc}", exc.exit_code)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("已中断。", style="red")
@@ -114,9 +174,16 @@ def _run(debug: bool, action, log=None):
     except Exception as exc:
         if debug:
             raise
-        err_console.print(f"程序内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行，"
-                          f"并把输出发给维护人员。", style="red")
+        _fatal(log, f"程序内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行，并把输出发给维护人员。", 70)
         raise typer.Exit(70) from None
+
+
+def _fatal(log, message: str, exit_code: int) -> None:
+    """A fatal error: one red sentence on a terminal; one ERROR log line in plain/JSON log mode."""
+    if log is not None and log.mode in ("json", "plain"):
+        log.error("error", message.removeprefix("错误："), exit_code=exit_code)
+    else:
+        err_console.print(message, style="red")
 
 
 def _workspace(path: Path | None):
@@ -128,7 +195,7 @@ def _workspace(path: Path | None):
 def _log(log_format: str, quiet: bool):
     from landaudit.log import RunLog
 
-    return RunLog(log_format, quiet=quiet, console=console)
+    return RunLog(log_format, quiet=quiet, console=err_console)
 
 
 @contextmanager
@@ -150,7 +217,7 @@ def _data_exit(result, strict: bool, max_reject_rate: float | None, log) -> int:
     if max_reject_rate is not None and result.reject_rate > max_reject_rate:
         log.warning("ingest", f"被拒行占比 {result.reject_rate:.1%} 超过 --max-reject-rate {max_reject_rate:.1%}，退出码 1")
         return 1
-    return 0
+    return 1 if result.missing_datasets else 0         # SPEC §2 rev. 2 (warned by run.warn_missing)
 
 
 @app.command("init")
@@ -247,7 +314,8 @@ def ingest_cmd(
     encoding: EncodingOpt = None,
     max_reject_rate: MaxRejectOpt = None,
     strict: StrictOpt = False,
-    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json（完整读取报告）")] = "table",
+    output_format: Annotated[Literal["table", "json"], typer.Option(
+        "--format", help="输出格式：table（表格）或 json（完整读取报告）")] = "table",
     log_format: LogFormatOpt = "auto",
     quiet: QuietOpt = False,
     lock_wait: LockWaitOpt = 0.0,
@@ -268,6 +336,9 @@ def ingest_cmd(
             print(json.dumps(result.report(), ensure_ascii=False, default=str, indent=1))
         else:
             _render_ingest(result, log)
+        from landaudit.run import warn_missing
+
+        warn_missing(result.missing_datasets, log)
         return _data_exit(result, strict, max_reject_rate, log)
 
     code = _run(debug, action, log)
@@ -297,7 +368,7 @@ def classify_cmd(
         from landaudit.classify import classify
 
         ws = _workspace(workspace)
-        with _locked(ws, "landaudit classify", log, lock_wait):
+        with _locked(ws, "landaudit classify", log, lock_wait), log.spinner("正在分类（关联、计算指标、分批）……"):
             result = classify(ws, year=year, scope=scope, as_of=_parse_day(as_of))
         _render_classify(result, log)
 
@@ -344,6 +415,7 @@ def export_cmd(
     scope: ScopeOpt = None,
     by_township: Annotated[bool, typer.Option("--by-township", help="另外为每个镇乡（街道）写一个只含本镇街数据的工作簿")] = False,
     as_of: AsOfOpt = None,
+    allow_incomplete: AllowIncompleteOpt = False,
     log_format: LogFormatOpt = "auto",
     quiet: QuietOpt = False,
     lock_wait: LockWaitOpt = 0.0,
@@ -352,15 +424,19 @@ def export_cmd(
     """写出治理清单工作簿（汇总、各类治理清单、四个一批、亩均效益评价、待核实），以及各部门的退回清单。"""
     log = _log(log_format, quiet)
 
-    def action() -> None:
+    def action() -> int:
         from landaudit.export import export
+        from landaudit.run import warn_missing
 
         ws = _workspace(workspace)
-        with _locked(ws, "landaudit export", log, lock_wait):
-            result = export(ws, year=year, scope=scope, by_township=by_township, as_of=_parse_day(as_of))
+        with _locked(ws, "landaudit export", log, lock_wait), log.spinner("正在写出治理清单工作簿……"):
+            result = export(ws, year=year, scope=scope, by_township=by_township, as_of=_parse_day(as_of),
+                            allow_incomplete=allow_incomplete)
         _render_export(result, ws, log)
+        warn_missing(result.missing_datasets, log)        # written anyway (--allow-incomplete): still exit 1
+        return 1 if result.missing_datasets else 0
 
-    _run(debug, action, log)
+    raise typer.Exit(_run(debug, action, log))
 
 
 def _render_export(result, ws, log) -> None:
@@ -391,25 +467,31 @@ def run_cmd(
     as_of: AsOfOpt = None,
     max_reject_rate: MaxRejectOpt = None,
     strict: StrictOpt = False,
+    allow_incomplete: AllowIncompleteOpt = False,
     log_format: LogFormatOpt = "auto",
     quiet: QuietOpt = False,
     lock_wait: LockWaitOpt = 0.0,
     debug: DebugOpt = False,
 ) -> None:
-    """一次完成读取 → 分类 → 导出（供定时任务使用），写出 run_manifest.json；退出码：0 成功，1 数据问题超限，2 用法或配置错误，3 工作区被占用。"""
+    """一次完成读取 → 分类 → 导出（供定时任务使用），写出 run_manifest.json；退出码：0 成功，1 数据问题超限或缺少整类部门数据（此时不导出，保留原有治理清单），2 用法、配置或环境错误，3 工作区被占用。"""
     log = _log(log_format, quiet)
 
     def action() -> int:
-        from landaudit.run import run
+        from landaudit.run import KEPT_WORKBOOKS, run, warn_missing
 
         ws = _workspace(workspace)
         result = run(ws, log=log, year=year, scope=scope, by_township=by_township, encoding=encoding,
-                     as_of=_parse_day(as_of), lock_wait=lock_wait)
+                     as_of=_parse_day(as_of), lock_wait=lock_wait, allow_incomplete=allow_incomplete)
         if log.rich:
             _render_ingest(result.ingest, log)
             _render_classify(result.classify, log)
-            _render_export(result.export, ws, log)
-        log.info("run", f"全部完成，用时 {result.timings['total']:.1f} 秒；运行记录：{ws.relative(result.manifest)}",
+            if not result.export_skipped:
+                _render_export(result.export, ws, log)
+            warn_missing(result.missing_datasets, log)      # again below the tables, where it is read
+            if result.export_skipped:
+                log.warning("export", KEPT_WORKBOOKS.format(year=result.year))
+        done = "读取和分类已完成（未导出）" if result.export_skipped else "全部完成"
+        log.info("run", f"{done}，用时 {result.timings['total']:.1f} 秒；运行记录：{ws.relative(result.manifest)}",
                  **result.timings)
         return _data_exit(result.ingest, strict, max_reject_rate, log)
 
@@ -445,10 +527,10 @@ def report_cmd(
     year: YearOpt = None,
     scope: ScopeOpt = None,
     as_of: AsOfOpt = None,
-    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
+    output_format: TableJsonOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
-    """按范围和镇街显示目标指标（规上亩均税收、亩均增加值增速、重大较大隐患清零等）及是否达标。"""
+    """按范围和镇街显示目标指标（规上亩均税收、亩均增加值增速、重大较大隐患清零等）及是否达标（✓ 达标，✗ 未达标）；终端较窄时每个范围/镇街显示为一段。"""
     def action() -> None:
         from landaudit.report import report
 
@@ -458,42 +540,9 @@ def report_cmd(
 
             print(json.dumps(data, ensure_ascii=False, default=str, indent=1))
             return
-        from landaudit.report import KPIS
-
-        table = Table(title=f"{data['year']} 年目标指标")
-        table.add_column("范围")
-        table.add_column("镇乡（街道）")
-        for _, name, unit, _, _ in KPIS:
-            table.add_column(f"{name}（{unit}）" if unit != "%" else name, justify="right")
-        for row in data["rows"]:
-            cells = []
-            for key, *_ in KPIS:
-                kpi = row["kpis"][key]
-                text = _kpi_text(kpi["value"], kpi["unit"])
-                if kpi["meets"] is not None:
-                    text = Text(text, style="green" if kpi["meets"] else "red")
-                cells.append(text)
-            table.add_row(row["scope_name"], row["township"], *cells)
-        console.print(table)
-        targets = data["rows"][0]["kpis"] if data["rows"] else {}
-        if targets:
-            console.print("目标：" + "；".join(f"{k['name']} {_kpi_text(k['target'], k['unit'])}"
-                                             for k in targets.values() if k["target"] is not None)
-                          + "（绿色达标，红色未达标）")
-        if data["rows"]:
-            console.print(f"隐患判断日：{data['rows'][0]['as_of']}（与分类、导出和 landaudit track 相同）")
+        render.report(console, data)
 
     _run(debug, action)
-
-
-def _kpi_text(value, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value:.1%}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return f"{value:,}"
 
 
 @app.command("track")
@@ -504,7 +553,7 @@ def track_cmd(
     since: Annotated[str | None, typer.Option(
         "--since", help="与这一天（含当天）或之前最近的一次快照比较，如 2023-06-30（默认：最近一次状态不同的快照；"
         "本年没有时与上年最后一次快照比较）", show_default=False)] = None,
-    output_format: Annotated[str, typer.Option("--format", help="输出格式：table（表格）或 json")] = "table",
+    output_format: TableJsonOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
     """整改销号进度：按问题编号比较最近一次台账快照和上一次状态不同的快照（新增、销号、仍未整改、逾期、重新打开、已从台账移除），以及上年末未整改问题的去向。信访件不计入。"""
@@ -578,63 +627,102 @@ def explain_cmd(
     def action() -> None:
         from landaudit.explain import explain
 
-        _render_explain(explain(_workspace(workspace), parcel_code, year=year))
+        render.explain(console, explain(_workspace(workspace), parcel_code, year=year))
 
     _run(debug, action)
 
 
-def _render_explain(facts: dict) -> None:
-    from rich.panel import Panel
-
-    parcel = facts["parcel"]
-    title = f"地块 {parcel['parcel_code']}（{parcel['township']}{' · ' + parcel['zone'] if parcel.get('zone') else ''}）"
-    lines = [f"{title}  {facts['year']} 年  来源：{facts['land_source']}"]
-    for label, value in facts["attributes"]:
-        lines.append(f"  {label}：{value}")
-    console.print(Panel("\n".join(lines), expand=False))
-    for heading, rows, columns in facts["sections"]:
-        table = Table(title=heading, title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*[str(v) if v is not None else "" for v in row])
-        console.print(table)
-    console.print(Text("结论：", style="bold") + Text(facts["conclusion"]))
+SQL_SHOWN_ROWS = 20                      # rows `sql` shows on a screen unless --limit says otherwise
 
 
 @app.command("sql")
 def sql_cmd(
-    query: Annotated[str, typer.Argument(help="只读 SQL 查询，如 \"SELECT batch, count(*) FROM parcels GROUP BY 1\"")],
+    query: Annotated[str | None, typer.Argument(
+        help="只读 SQL 查询，如 \"SELECT batch, count(*) FROM parcels GROUP BY 1\"", show_default=False)] = None,
     workspace: WorkspaceOpt = None,
-    output_format: Annotated[str, typer.Option("--format", help="输出格式：table、csv 或 json")] = "table",
+    year: Annotated[int | None, typer.Option(
+        "--year", "-y", help="只查这一年：每个视图只保留 data_year 等于该年的行（默认：全部年度，可在 SQL 中写 "
+        "WHERE data_year = 2023）", show_default=False)] = None,
+    tables: Annotated[bool, typer.Option("--tables", help="列出可以查询的表和视图")] = False,
+    columns: Annotated[str | None, typer.Option(
+        "--columns", help="列出一个表或视图的列和类型，如 --columns parcels", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", help=f"最多输出多少行（表格默认 {SQL_SHOWN_ROWS} 行，csv 和 json 默认全部；0 = 全部）", min=0,
+        show_default=False)] = None,
+    output_format: Annotated[Literal["table", "csv", "json"], typer.Option(
+        "--format", help="输出格式：table（表格，行太宽时逐行竖排）、csv（UTF-8 带 BOM，Excel/WPS 可直接打开）或 json")] = "table",
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="把结果写到这个文件而不是屏幕（按 --format，表格时写 csv；.json 结尾写 json）",
+        show_default=False)] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """对各年度数据的视图（parcels、land、enterprise、ledger、kpis 等）执行只读 SQL 查询并显示结果。"""
+    """对各年度数据的视图（parcels、land、enterprise、ledger、kpis 等）执行只读 SQL 查询并显示结果；--tables 列出全部表，--columns 表名 列出一个表的列。"""
     def action() -> None:
-        from landaudit.explain import run_readonly_sql
+        from landaudit.explain import list_tables, run_readonly_sql, table_columns
+        from landaudit.errors import UsageError
 
-        columns, rows = run_readonly_sql(_workspace(workspace), query)
-        if output_format == "json":
-            import json
-
-            print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str))
-        elif output_format == "csv":
-            import csv
-
-            writer = csv.writer(sys.stdout)
-            writer.writerow(columns)
-            writer.writerows(rows)
-        else:
-            table = Table(caption=f"{len(rows):,} 行")
-            for column in columns:
-                table.add_column(column, overflow="fold")
-            for row in rows[:1000]:
-                table.add_row(*["" if v is None else str(v) for v in row])
-            console.print(table)
-            if len(rows) > 1000:
-                console.print("（只显示前 1000 行；用 --format csv 导出全部）")
+        ws = _workspace(workspace)
+        if tables:
+            render.name_list(console, "可以查询的表和视图", ["名称", "类型", "列数", "内容"], list_tables(ws))
+            console.print("列出一个表的列：landaudit sql --columns parcels")
+            return
+        if columns:
+            render.name_list(console, f"{columns} 的列", ["列", "类型"], table_columns(ws, columns))
+            return
+        if not query:
+            raise UsageError("缺少 SQL 查询：如 landaudit sql \"SELECT batch, count(*) FROM parcels GROUP BY 1\"；"
+                             "landaudit sql --tables 列出可以查询的表")
+        chosen = output_format
+        if out is not None and chosen == "table":
+            chosen = "json" if out.suffix.lower() == ".json" else "csv"
+        shown = limit if limit is not None else (SQL_SHOWN_ROWS if chosen == "table" and out is None else 0)
+        result = run_readonly_sql(ws, query, year=year, limit=shown or None)
+        if chosen == "table":
+            render.sql_rows(console, result.columns, result.types, result.rows, result.total)
+            if result.total > len(result.rows):
+                console.print("导出全部：--format csv --out 结果.csv（Excel 可直接打开）")
+            return
+        _write_sql_result(result, chosen, out)
 
     _run(debug, action)
+
+
+def _csv_cell(value):
+    if isinstance(value, (list, tuple)):
+        return "；".join("" if v is None else str(v) for v in value)
+    return value
+
+
+def _write_sql_result(result, chosen: str, out: Path | None) -> None:
+    """csv (UTF-8 with a BOM, so Excel and WPS read the Chinese) or json, to stdout or --out."""
+    import csv
+    import io
+    import json
+
+    if chosen == "json":
+        text = json.dumps([dict(zip(result.columns, r, strict=True)) for r in result.rows], ensure_ascii=False,
+                          default=str, indent=1) + "\n"
+        data = text.encode("utf-8")
+    else:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(result.columns)
+        writer.writerows([_csv_cell(v) for v in row] for row in result.rows)
+        data = buffer.getvalue().encode("utf-8-sig")
+    if out is None:
+        sys.stdout.flush()
+        stream = getattr(sys.stdout, "buffer", None)
+        if stream is None:
+            sys.stdout.write(data.decode("utf-8"))
+        else:
+            stream.write(data)
+            stream.flush()
+        return
+    from landaudit.workspace import atomic_write
+
+    target = out.resolve()
+    atomic_write(target, lambda tmp: tmp.write_bytes(data))
+    err_console.print(f"已写出 {len(result.rows):,} 行：{target}")
 
 
 _DATASET_NAMES = {"land": "工业用地底数", "enterprise": "企业亩均效益", "ledger": "问题隐患台账"}
@@ -643,7 +731,8 @@ _SKIP_NAMES = {"blank": "空行", "total": "合计行", "note": "备注行", "du
 
 
 def _render_ingest(result, log) -> None:
-    """A table per file on a terminal; one line per sheet otherwise (cron logs, --log-format json)."""
+    """One compact line per file on a terminal (render.ingest); one log line per sheet otherwise
+    (cron logs, --log-format json)."""
     from landaudit.findings import FINDING_TITLES, NOT_PROBLEMS
 
     totals, by = result.totals, result.totals["by_dataset"]
@@ -671,33 +760,8 @@ def _render_ingest(result, log) -> None:
             log.info("ingest", f"拒收原因：{title} {count} 次，例如 {example}", count=count)
         log.info("ingest", summary, **{k: v for k, v in totals.items() if k != "by_dataset"})
         return
-    table = Table(title=f"{result.year} 年部门报表读取结果", show_lines=False)
-    for header, justify in (("文件", "left"), ("工作表", "left"), ("数据集", "left"), ("表头行", "right"),
-                            ("总行数", "right"), ("接收", "right"), ("拒收", "right"), ("跳过", "right"),
-                            ("说明", "left")):
-        table.add_column(header, justify=justify, overflow="fold")
-    for e in result.entries:
-        if e.error:
-            style = "dim" if e.error["code"] in NOT_PROBLEMS else "red"
-            table.add_row(e.path, e.sheet or "", "", "", "", "", "", "", e.error["message"], style=style)
-            continue
-        dataset = _DATASET_NAMES.get(e.dataset, e.dataset) + (f"·{e.category}" if e.category else "")
-        skipped = "，".join(f"{_SKIP_NAMES.get(k, k)} {v}" for k, v in e.skipped.items() if v)
-        table.add_row(e.path, e.sheet, dataset, str(e.header_row), f"{e.rows_total:,}", f"{e.rows_accepted:,}",
-                      Text(f"{e.rows_rejected:,}", style="red") if e.rows_rejected else "0", f"{e.rows_skipped:,}",
-                      skipped)
-    console.print(table)
-    console.print(summary)
-    if reasons:
-        top = Table(title="主要拒收原因")
-        top.add_column("原因")
-        top.add_column("次数", justify="right")
-        top.add_column("示例")
-        for title, count, example in reasons:
-            top.add_row(title, str(count), example)
-        console.print(top)
-    console.print(f"输出：{result.outputs['report']}、{result.outputs['rejects']} 等，位于 "
-                  f"data/processed/{result.year}/")
+    reasons = [(title, count, example.removeprefix(f"data/raw/{result.year}/")) for title, count, example in reasons]
+    render.ingest(console, result, summary, reasons)
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="输出格式：table（给人看）或 json（给程序用，内容相同）")]
@@ -719,10 +783,7 @@ def status_cmd(
     output_format: FormatOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
-    """工作区现状（类似 git status）：各年度的部门报表、读取、分类、导出情况，哪些已过时或缺少，以及下一步该运行的命令。只读，不写任何文件，也不占用工作区。
-
-    示例：landaudit status；landaudit status -w 工作区 --format json
-    """
+    """工作区现状（类似 git status）：各年度的部门报表、读取、分类、导出情况，哪些已过时或缺少，以及下一步该运行的命令。只读，不写任何文件，也不占用工作区。"""
     def action() -> None:
         from landaudit.status import status
 
@@ -826,10 +887,7 @@ def check_cmd(
     output_format: FormatOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
-    """报送前自查：按读取（ingest）时完全相同的规则检查部门报表，列出识别出的数据集、表头行和每一个问题（行、列、原值、怎么改）。不写入工作区。退出码：0 可以报送，1 有拒收行或无法读取的文件，2 用法错误。
-
-    示例：landaudit check 企业亩均效益.xlsx；landaudit check 消防/ --xlsx 问题清单.xlsx
-    """
+    """报送前自查：按读取（ingest）时完全相同的规则检查部门报表，列出识别出的数据集、表头行和每一个问题（行、列、原值、怎么改）。不写入工作区。退出码：0 可以报送，1 有拒收行或无法读取的文件，2 用法错误。"""
     def action() -> int:
         from landaudit.check import check, find_workspace, write_problems_workbook
 
@@ -967,9 +1025,6 @@ _add_examples()
 
 
 def main() -> None:
-    # Narrow terminals and cron logs: rich decides colour by TTY; keep a sane width without one.
-    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
-        console.width = 160
     # A run makes millions of small dicts and strings and almost no reference cycles; Python's
     # default (a young-generation collection every 700 allocations) spent 5-8% of a city-scale run
     # scanning them (issue 7, docs/benchmarks.md). Cycles are still collected, just less often.

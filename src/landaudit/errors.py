@@ -28,10 +28,44 @@ class OutputError(LandauditError):
         import errno
 
         reasons = {errno.ENOSPC: "磁盘空间不足", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
-                   errno.EROFS: "文件系统只读", errno.EDQUOT: "超出磁盘配额"}
+                   errno.EROFS: "文件系统只读", errno.EDQUOT: "超出磁盘配额",
+                   errno.EEXIST: "路径上有一个同名的文件挡住了文件夹", errno.ENOTDIR: "路径上有一个同名的文件挡住了文件夹",
+                   errno.EISDIR: "同名的文件夹挡住了文件", errno.ENOENT: "文件夹不存在或已被移走"}
         reason = reasons.get(exc.errno, exc.strerror or type(exc).__name__)
         self.path = path
         super().__init__(f"无法写入 {path}：{reason}。原有的输出文件未被改动；请腾出空间或修正权限后重新运行。")
+
+
+class IncompleteDataError(LandauditError):
+    """The year lacks a whole dataset kind (SPEC §2 rev. 2): the workbooks would be empty or
+    crippled, so the previous ones are kept. Exit 1: a data problem, not a usage error."""
+
+    exit_code = 1
+
+    def __init__(self, year: int, missing: list[dict]):
+        self.year, self.missing = year, missing
+        shown = "；".join(m["message"] for m in missing)
+        super().__init__(f"{year} 年的数据不完整：{shown}。未导出，原有的治理清单工作簿保持不变；"
+                         f"补齐报表后重新运行 landaudit run --year {year}，确要导出不完整的清单时加 --allow-incomplete。")
+
+
+class StaleClassifyError(UsageError):
+    """export after a re-ingest without classify would write lists of the old classification."""
+
+    def __init__(self, year: int, ingested: str, classified: str):
+        self.year = year
+        super().__init__(f"{year} 年的分类结果早于最近一次读取（读取 {ingested}，分类 {classified}）："
+                         f"请先运行 landaudit classify --year {year}")
+
+
+class WorkbookOpenError(UsageError):
+    """An output workbook is open in Excel/WPS/LibreOffice (its lock file is beside it): nothing is
+    written, so the set of workbooks stays consistent (docs/decisions.md, Guard rails)."""
+
+    def __init__(self, held: list[tuple[str, str]]):
+        self.held = held
+        shown = "；".join(f"{name} 正被 {holder} 打开" for name, holder in held)
+        super().__init__(f"{shown}：请先在 Excel/WPS 中关闭，再重新运行。本次未写出任何工作簿，原有工作簿保持不变。")
 
 
 class DataTestError(LandauditError):

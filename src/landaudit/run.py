@@ -23,6 +23,12 @@ class RunResult:
     export: object
     timings: dict[str, float] = field(default_factory=dict)
     manifest: Path | None = None
+    missing_datasets: list[dict] = field(default_factory=list)   # SPEC §2 rev. 2: exit 1
+
+    @property
+    def export_skipped(self) -> bool:
+        """The year was incomplete: the previous workbooks were kept (no --allow-incomplete)."""
+        return self.export is None
 
 
 def locked(workspace: Workspace, command: str, log: RunLog, wait: float = 0.0) -> WorkspaceLock:
@@ -48,13 +54,13 @@ def _file_entry(workspace: Workspace, path: Path) -> dict:
 
 def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: str | None = None,
         by_township: bool = False, encoding: str | None = None, as_of: date | None = None,
-        lock_wait: float = 0.0) -> RunResult:
+        lock_wait: float = 0.0, allow_incomplete: bool = False) -> RunResult:
     from landaudit.classify import classify
     from landaudit.export import export
     from landaudit.ingest import ingest
 
     config = load_config(workspace.root)
-    year = workspace.resolve_year(year)
+    year = workspace.resolve_year(year, processed_ok=False)        # run reads the raw folder
     started = datetime.now().isoformat(timespec="seconds")
     timings: dict[str, float] = {}
     with locked(workspace, f"landaudit run --year {year}", log, lock_wait):
@@ -68,6 +74,7 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
         for entry in ingested.entries:
             if entry.error and entry.error["code"] not in ("sheet_empty", "sheet_not_data", "temp_file"):
                 log.warning("ingest", f"{entry.path}{'：' + entry.sheet if entry.sheet else ''}：{entry.error['message']}")
+        warn_missing(ingested.missing_datasets, log)
         begun = time.monotonic()
         with log.stage("classify", "关联地块、计算指标、分类分级") as counts:
             classified = classify(workspace, year=year, scope=scope, as_of=as_of, config=config)
@@ -75,15 +82,30 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
             counts.update({k: v for k, v in summary.items() if k != "batches"} | summary["batches"])
         timings["classify"] = time.monotonic() - begun
         begun = time.monotonic()
-        with log.stage("export", "写出治理清单") as counts:
-            exported = export(workspace, year=year, scope=classified.scope, by_township=by_township, config=config)
-            counts.update(workbooks=len(exported.workbooks) + len(exported.township_workbooks),
-                          sendback=len(exported.sendback))
-        timings["export"] = time.monotonic() - begun
+        if ingested.missing_datasets and not allow_incomplete:
+            exported = None         # SPEC §2 rev. 2: an empty or crippled list never replaces a good one
+            log.warning("export", KEPT_WORKBOOKS.format(year=year))
+        else:
+            with log.stage("export", "写出治理清单") as counts:
+                exported = export(workspace, year=year, scope=classified.scope, by_township=by_township, config=config,
+                                  allow_incomplete=allow_incomplete)
+                counts.update(workbooks=len(exported.workbooks) + len(exported.township_workbooks),
+                              sendback=len(exported.sendback))
+            timings["export"] = time.monotonic() - begun
         timings = {k: round(v, 3) for k, v in timings.items()} | {"total": round(sum(timings.values()), 3)}
         manifest = write_manifest(workspace, config=config, year=year, started=started, ingested=ingested,
                                   classified=classified, exported=exported, timings=timings)
-    return RunResult(year, ingested, classified, exported, timings, manifest)
+    return RunResult(year, ingested, classified, exported, timings, manifest, ingested.missing_datasets)
+
+
+KEPT_WORKBOOKS = ("{year} 年的数据不完整，未导出：原有的治理清单工作簿保持不变。补齐报表后重新运行 "
+                  "landaudit run --year {year}；确要用不完整的数据导出时加 --allow-incomplete")
+
+
+def warn_missing(missing: list[dict], log: RunLog) -> None:
+    """One warning per missing dataset kind, naming its department and what follows (SPEC §2 rev. 2)."""
+    for item in missing:
+        log.warning("ingest", item["message"], dataset=item["dataset"], reason=item["reason"])
 
 
 def _release(ingested) -> None:
@@ -108,7 +130,8 @@ def write_manifest(workspace: Workspace, *, config, year: int, started: str, ing
                                "rows_skipped": entry.rows_skipped, "error": entry.error["code"] if entry.error else None})
     folder = workspace.processed_year(year)
     outputs = sorted(folder.glob("*.parquet")) + [folder / "ingest_report.json"]
-    outputs += [*exported.workbooks, *exported.township_workbooks, *exported.sendback]
+    if exported is not None:
+        outputs += [*exported.workbooks, *exported.township_workbooks, *exported.sendback]
     manifest = {
         "version": __version__,
         "year": year,
@@ -120,6 +143,8 @@ def write_manifest(workspace: Workspace, *, config, year: int, started: str, ing
         "config": {"sha256": config.digest, "sources": config.sources},
         "inputs": list(inputs.values()),
         "totals": {k: v for k, v in ingested.totals.items()},
+        "missing_datasets": [m["dataset"] for m in ingested.missing_datasets],
+        "exported": exported is not None,
         "outputs": [_file_entry(workspace, p) for p in outputs if p.is_file()],
         "timings_seconds": timings,
     }

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from landaudit.errors import OutputError, UsageError
+from landaudit.errors import OutputError, UsageError, WorkbookOpenError
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,46 @@ class Workspace:
         return self.processed / str(year)
 
     def years(self) -> list[int]:
+        """Every data/raw/<year> folder, empty or not."""
         if not self.raw.is_dir():
             return []
         return sorted(int(p.name) for p in self.raw.iterdir() if p.is_dir() and p.name.isdigit())
 
-    def resolve_year(self, year: int | None) -> int:
-        """The asked year, or the newest data/raw/<year> (SPEC §2)."""
-        years = self.years()
+    def years_with_files(self) -> list[int]:
+        """The data/raw/<year> folders holding at least one department file (SPEC §2 rev. 2)."""
+        return [y for y in self.years() if holds_files(self.raw_year(y))]
+
+    def is_real(self) -> bool:
+        """A workspace someone set up (configs/) or filled (raw files): never told to run the demo."""
+        return self.configs.is_dir() or bool(self.years_with_files())
+
+    def resolve_year(self, year: int | None, *, processed_ok: bool = True) -> int:
+        """The asked year, or the newest data/raw/<year> that holds a file (SPEC §2 rev. 2): an
+        empty year folder is never the default, and naming one is an error. A year already read
+        (data/processed/<year>/) stays usable for classify, export, report ... unless
+        `processed_ok=False` (ingest: it reads the raw folder)."""
+        with_files = self.years_with_files()
         if year is not None:
-            if year not in years:
-                raise UsageError(f"找不到 {self.raw_year(year)}：请把 {year} 年的部门报表放在这个文件夹里，"
-                                 f"或先运行 landaudit demo 生成演示数据")
-            return year
-        if not years:
-            raise UsageError(f"{self.raw} 下没有年度文件夹（如 data/raw/2023/）：请放入部门报表，"
-                             f"或先运行 landaudit demo 生成演示数据")
-        return years[-1]
+            if year in with_files or (processed_ok and _has_entries(self.processed_year(year))):
+                return year
+            folder = f"{self.relative(self.raw_year(year))}/"
+            state = f"{folder} 是空的（没有部门报表）" if self.raw_year(year).is_dir() else f"找不到 {folder}"
+            raise UsageError(f"{state}：{self._where_files_are(year)}")
+        if not with_files:
+            empty = self.years()
+            found = f"（{'、'.join(f'data/raw/{y}/' for y in empty)} 是空的）" if empty else ""
+            hint = "" if self.is_real() else "；只想先看看效果时可运行 landaudit demo 生成模拟数据"
+            raise UsageError(f"{self.relative(self.raw)}/ 下没有任何年度的部门报表{found}：请把各部门报表放进 "
+                             f"data/raw/<年度>/（如 data/raw/{_this_year()}/）后再运行{hint}")
+        return with_files[-1]
+
+    def _where_files_are(self, year: int) -> str:
+        with_files = self.years_with_files()
+        if with_files:
+            return (f"有部门报表的年度是 {'、'.join(map(str, reversed(with_files)))}；请用 --year 选择其中一年，"
+                    f"或把 {year} 年的部门报表放进 data/raw/{year}/")
+        hint = "" if self.is_real() else "；只想先看看效果时可运行 landaudit demo 生成模拟数据"
+        return f"还没有任何年度的部门报表；请把 {year} 年的部门报表放进 data/raw/{year}/{hint}"
 
     def inside(self, path: Path | str) -> Path:
         """A user-given path, relative to the workspace, that must stay inside it (SPEC §13)."""
@@ -77,6 +101,35 @@ class Workspace:
             return absolute.relative_to(self.root).as_posix()
         except ValueError:
             return absolute.as_posix()
+
+
+def _this_year() -> int:
+    from datetime import date
+
+    return date.today().year
+
+
+# Files no department sent: the OS's and office programs' own (SPEC §2 rev. 2: a folder holding
+# only these is empty). Hidden names (.DS_Store, .~lock.*#, ._x) and Office owner files (~$x).
+_NOT_DEPARTMENT_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def is_department_file(path: Path, folder: Path) -> bool:
+    parts = path.relative_to(folder).parts
+    return (not any(p.startswith((".", "~$")) for p in parts)
+            and path.name.lower() not in _NOT_DEPARTMENT_FILES)
+
+
+def holds_files(folder: Path) -> bool:
+    """Whether a folder holds (at any depth) at least one file a department could have sent."""
+    if not folder.is_dir():
+        return False
+    return any(p.is_file() and is_department_file(p, folder) for p in folder.rglob("*"))
+
+
+def _has_entries(folder: Path) -> bool:
+    """A data/processed/<year>/ an earlier ingest (or a test's given rows) wrote into."""
+    return folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
 
 
 def _umask() -> int:
@@ -105,6 +158,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(path, exc) from exc
+    except Exception as exc:
+        # xlsxwriter wraps the OSError of a full disk in its own FileCreateError (SPEC §2 rev. 2:
+        # an environment problem is one Chinese sentence, exit 2)
+        if exc.args and isinstance(exc.args[0], OSError):
+            raise OutputError(path, exc.args[0]) from exc
+        raise
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -167,10 +226,13 @@ class WorkspaceLock:
         import time
         from datetime import datetime
 
-        from landaudit.errors import LockError
+        from landaudit.errors import LockError, OutputError
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:      # SPEC §2 rev. 2: a folder or lock of another user is exit 2, not 70
+            raise OutputError(self.path, exc) from exc
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -223,3 +285,72 @@ def remove_stale_temporaries(folder: Path) -> int:
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def workbook_holder(path: Path) -> str | None:
+    """Who has the workbook `path` open, when its office program's lock file is beside it (issue
+    13): Excel/WPS write `~$name.xlsx` (Word-style `~$` over the first two letters of a long name
+    too), LibreOffice `.~lock.name.xlsx#`. None when no lock file is there."""
+    folder, name = path.parent, path.name
+    for lock in (folder / f"~${name}", folder / f"~${name[2:]}"):
+        if len(lock.name) > 2 and lock.is_file():
+            return _office_owner(lock) or f"另一位用户（锁文件 {lock.name}）"
+    lock = folder / f".~lock.{name}#"
+    if lock.is_file():
+        return _libreoffice_owner(lock) or f"另一位用户（锁文件 {lock.name}）"
+    return None
+
+
+def _printable(text: str) -> str | None:
+    text = text.strip().strip("\x00").strip()
+    return text if text and all(c.isprintable() for c in text) else None
+
+
+def _office_owner(lock: Path) -> str | None:
+    """An Office owner file: the user name as a string at byte 1 whose length is byte 0 (ANSI),
+    in some versions again in UTF-16 further on (length in the two bytes before). Read leniently:
+    the first copy that decodes to printable text."""
+    try:
+        raw = lock.read_bytes()[:512]
+    except OSError:
+        return None
+    candidates = []
+    if raw:
+        n = raw[0]
+        for encoding in ("utf-8", "gbk"):
+            try:
+                candidates.append(raw[1:1 + n].decode(encoding))
+                break
+            except UnicodeDecodeError:
+                continue
+    if len(raw) > 56:
+        n = int.from_bytes(raw[53:55], "little")
+        if 0 < n <= 100:
+            candidates.append(raw[55:55 + 2 * n].decode("utf-16-le", errors="ignore"))
+    for text in candidates:
+        if (name := _printable(text)):
+            return name
+    return None
+
+
+def _libreoffice_owner(lock: Path) -> str | None:
+    """LibreOffice's lock file: CSV `full name,user,host,date,profile;`."""
+    import csv
+
+    try:
+        text = lock.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    fields = next(csv.reader([text.strip().rstrip(";")]), [])
+    names = [f for f in fields[:2] if _printable(f)]
+    if not names:
+        return None
+    host = fields[2].strip() if len(fields) > 2 and _printable(fields[2]) else None
+    return names[0].strip() + (f"（主机 {host}）" if host else "")
+
+
+def refuse_open_workbooks(paths: list[Path], workspace: Workspace) -> None:
+    """Raise before writing anything when any of `paths` is open in an office program."""
+    held = [(workspace.relative(p), holder) for p in paths if (holder := workbook_holder(p))]
+    if held:
+        raise WorkbookOpenError(held)

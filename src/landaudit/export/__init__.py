@@ -10,7 +10,7 @@ from pathlib import Path
 
 from landaudit.arrow import without_pandas
 from landaudit.config import Config, load_config
-from landaudit.errors import UsageError
+from landaudit.errors import IncompleteDataError, OutputError, StaleClassifyError, UsageError
 from landaudit.export.cells import XLSX_MAX_ROWS
 from landaudit.export.filenames import file_stems, safe_file_stem
 from landaudit.export.lists import (
@@ -26,7 +26,7 @@ from landaudit.export.lists import (
 from landaudit.export.summary import write_summary
 from landaudit.export.workbook import ListWorkbook
 from landaudit.scopes import display_name, resolve_scope
-from landaudit.workspace import Workspace, atomic_write, replace_folder
+from landaudit.workspace import Workspace, atomic_write, refuse_open_workbooks, replace_folder
 
 NEEDED = ("parcels", "ledger_items", "kpis", "unlinked", "rating_policies", "rejects", "quality")
 # The parcel columns the lists, 汇总 and 待核实 use (lists.py, summary.py): reading only these halves
@@ -72,6 +72,7 @@ class ExportResult:
     sendback: list[Path]
     list_rows: dict[str, int]
     scope_name: str = ""               # the Chinese display name (SPEC §12 rev. 2)
+    missing_datasets: list[dict] = field(default_factory=list)   # written anyway (allow_incomplete)
 
 
 class ParcelRow(namedtuple("ParcelRow", PARCEL_COLUMNS)):
@@ -307,17 +308,27 @@ def _track_items(workspace: Workspace, year: int, data: ExportData, config: Conf
 
 def export(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
            by_township: bool = False, config: Config | None = None, as_of: date | None = None,
-           max_rows: int = XLSX_MAX_ROWS) -> ExportResult:
+           max_rows: int = XLSX_MAX_ROWS, allow_incomplete: bool = False) -> ExportResult:
     """Write data/exports/<year>/治理清单_<范围>.xlsx (+ the 镇街/ and 退回/ folders, each replaced
     as a whole). The lists are as of the date classify used; `as_of` classifies the year again at
-    another date first. `scope` is a key, a Chinese scope name or a township (SPEC §12 rev. 2)."""
-    from landaudit.classify import classify_at, default_scope, recorded_run
+    another date first. `scope` is a key, a Chinese scope name or a township (SPEC §12 rev. 2).
+
+    Writes nothing (the previous workbooks stay) when the last ingest lacked a whole dataset kind
+    (IncompleteDataError, unless `allow_incomplete`), when classify is older than that ingest
+    (StaleClassifyError), or when a workbook it would replace is open in Excel/WPS (issue 13)."""
+    from landaudit.classify import classify_at, default_scope, recorded_ingest, recorded_run, stale_classification
     from landaudit.export.sendback import write_sendback
 
     without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
+    # SPEC §2 rev. 2: an empty or crippled list never replaces a good one
+    missing = recorded_ingest(workspace, year).get("missing_datasets") or []
+    if missing and not allow_incomplete:
+        raise IncompleteDataError(year, missing)
     classify_at(workspace, year, as_of, config=config)
+    if (stale := stale_classification(workspace, year)) is not None:
+        raise StaleClassifyError(year, *stale)
     data = load_export_data(workspace, year)
     every = {p.township for p in data.parcels}
     # default: the scope the year was classified for (if still configured), else the phase table's
@@ -336,10 +347,17 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     folder = workspace.exports / str(year)
     main = folder / f"治理清单_{safe_file_stem(name)}.xlsx"
     all_verify = scope in config.settings.scopes and not config.settings.scopes[scope]
-    counts = write_workbook(main, data, config, name, towns, all_verify=all_verify, max_rows=max_rows)
     legacy = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"      # the English-named file of earlier versions
+    # every file this export replaces or removes (the two folders are replaced as a whole)
+    replaced = [main, legacy] + [p for sub in ("镇街", "退回") if (folder / sub).is_dir()
+                                 for p in sorted((folder / sub).iterdir()) if not p.name.startswith((".", "~$"))]
+    refuse_open_workbooks(replaced, workspace)
+    counts = write_workbook(main, data, config, name, towns, all_verify=all_verify, max_rows=max_rows)
     if legacy != main:
-        legacy.unlink(missing_ok=True)
+        try:
+            legacy.unlink(missing_ok=True)
+        except OSError as exc:
+            raise OutputError(legacy, exc) from exc
 
     def township_workbooks(staging: Path) -> list[Path]:
         stems = file_stems(towns & every)
@@ -350,4 +368,4 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     # without --by-township the folder goes too: workbooks of an earlier export would disagree
     township_books = replace_folder(folder / "镇街", township_workbooks if by_township else lambda _: [])
     sendback = replace_folder(folder / "退回", lambda staging: write_sendback(data, config, staging))
-    return ExportResult(year, scope, [main], township_books, sendback, counts, name)
+    return ExportResult(year, scope, [main], township_books, sendback, counts, name, missing_datasets=missing)

@@ -10,6 +10,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -120,6 +121,10 @@ class IngestResult:
     outputs: dict[str, str]
     digests: dict[str, tuple[str, int]] = field(default_factory=dict)   # path → (sha256, bytes)
     dataset_rows: dict[str, int] = field(default_factory=dict)         # rows kept per dataset
+    # SPEC §2 rev. 2: dataset kinds without a single accepted row (see missing_datasets below)
+    missing_datasets: list[dict] = field(default_factory=list)
+    # when this ingest ran (classify records it: export refuses lists of an older ingest)
+    ingested_at: str = ""
 
     def __post_init__(self):
         self.dataset_rows = self.dataset_rows or {name: self.tables[name].num_rows for name in DATASETS}
@@ -158,11 +163,52 @@ class IngestResult:
         reasons = Counter(f.code for f in self.findings if f.level in (REJECT, ERROR))
         return {
             "year": self.year,
+            "ingested_at": self.ingested_at,
+            "missing_datasets": self.missing_datasets,
             "files": [e.to_dict() | self._digest(e.path) for e in self.entries],
             "totals": self.totals,
             "top_reasons": [{"code": code, "count": count} for code, count in reasons.most_common(10)],
             "outputs": self.outputs,
         }
+
+
+# SPEC §2 rev. 2: who sends each dataset, and what a year without it would show
+DEPARTMENTS = {"land": "自然资源和规划局", "enterprise": "经信局", "ledger": "各台账部门"}
+CONSEQUENCES = {
+    "land": "没有地块，治理清单会是空的",
+    "enterprise": "没有企业的税收和增加值，每个地块都会被判为亩均低效",
+    "ledger": "没有问题隐患，“低散乱污”、隐患和四个一批的判断都缺少依据，隐患清零会显示为达标",
+}
+
+
+def missing_datasets(entries: list[SheetEntry], rows: dict[str, int], config: Config) -> list[dict]:
+    """The dataset kinds of the year without one accepted row, each with the department that
+    sends it, why (no file, its files unreadable, every row rejected) and what follows."""
+    specs = config.dataset_specs
+    failed = [e for e in entries if e.error and e.error["code"] not in NOT_PROBLEMS]
+    missing = []
+    for name in DATASETS:
+        if rows.get(name):
+            continue
+        spec = specs[name]
+        department = spec.department if name != "ledger" else DEPARTMENTS[name]
+        lost = sorted({e.path for e in failed if e.dataset == name
+                       or (e.dataset is None and any(k in Path(e.path).name for k in spec.file_keywords))})
+        rejected = sorted({e.path for e in entries if e.dataset == name and not e.error})
+        if lost:
+            reason, why = "unreadable", f"{'、'.join(lost)} 无法读取"
+        elif rejected:
+            reason, why = "all_rejected", f"{'、'.join(rejected)} 的行全部被拒收"
+        else:
+            reason, why = "no_file", "没有找到这份报表"
+            unknown = sorted({e.path for e in failed if e.dataset is None})
+            if unknown:
+                why += f"；{'、'.join(unknown[:3])}{' 等' if len(unknown) > 3 else ''} 无法读取或识别，请看其中有没有这份报表"
+        missing.append({
+            "dataset": name, "title": spec.title, "department": department, "reason": reason, "files": lost or rejected,
+            "message": f"缺少{department}的{spec.title}（{why}）：{CONSEQUENCES[name]}",
+        })
+    return missing
 
 
 def list_input_files(folder: Path) -> list[Path]:
@@ -284,7 +330,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     process with another's. Results are merged in file order exactly as if all were read here."""
     without_pandas()
     config = config or load_config(workspace.root)
-    year = workspace.resolve_year(year)
+    year = workspace.resolve_year(year, processed_ok=False)     # ingest reads the raw folder
     specs = config.dataset_specs
     limits = config.settings.ingest
     entries: list[SheetEntry] = []
@@ -338,7 +384,9 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
 
     write_snapshot(workspace, year, tables["ledger"])                  # SPEC §11: dated ledger statuses
     outputs["snapshot"] = workspace.relative(list_snapshots(workspace, year)[-1])
-    result = IngestResult(year, entries, findings, tables, outputs, digests)
+    result = IngestResult(year, entries, findings, tables, outputs, digests,
+                          missing_datasets=missing_datasets(entries, {n: t.num_rows for n, t in tables.items()}, config),
+                          ingested_at=datetime.now().astimezone().isoformat(timespec="microseconds"))
     write_json(workspace.processed_year(year) / "ingest_report.json", result.report())
     return result
 
