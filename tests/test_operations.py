@@ -53,7 +53,7 @@ def test_run_without_a_tty_prints_plain_lines_and_writes_everything(demo_root):
     result = cli("run", "--year", "2023", "--as-of", "2023-12-31", "-w", str(demo_root))
     assert result.returncode == 0, result.stderr
     assert "\x1b[" not in result.stdout + result.stderr
-    lines = result.stdout.strip().splitlines()
+    lines = result.stderr.strip().splitlines()                  # log lines go to stderr, results to stdout
     assert all(line[:4].isdigit() and line[10] == "T" for line in lines), lines[:3]     # timestamped
     assert any("[export]" in line for line in lines)
     assert (demo_root / "data/exports/2023/治理清单_全市.xlsx").is_file()
@@ -62,7 +62,7 @@ def test_run_without_a_tty_prints_plain_lines_and_writes_everything(demo_root):
 def test_json_log_lines_all_parse(demo_root):
     result = cli("run", "--year", "2023", "--as-of", "2023-12-31", "--log-format", "json", "-w", str(demo_root))
     assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    records = [json.loads(line) for line in result.stderr.strip().splitlines()]
     assert {r["stage"] for r in records} >= {"ingest", "classify", "export", "run"}
     assert all(set(r) == {"time", "level", "stage", "message", "counts", "elapsed"} for r in records)
     done = next(r for r in records if r["stage"] == "ingest" and r["message"].startswith("完成"))
@@ -129,7 +129,7 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over_with_a_warning(demo_root):
     assert str(holder.pid) in lock.read_text()
     result = cli("export", "--year", "2023", "-w", str(demo_root), timeout=60)
     assert result.returncode == 0, result.stderr
-    assert f"PID {holder.pid}" in result.stdout and "未正常结束" in result.stdout
+    assert f"PID {holder.pid}" in result.stderr and "未正常结束" in result.stderr
     assert lock.read_text() == ""               # released cleanly
 
 

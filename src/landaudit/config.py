@@ -324,16 +324,82 @@ def _read_toml(name: str, workspace: Path | None) -> tuple[bytes, str]:
 
 def _parse(model: type[BaseModel], raw: bytes, source: str) -> BaseModel:
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(source, "", "文件不是 UTF-8 编码，请用 UTF-8 保存") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"TOML 语法错误：{exc}") from None
+        raise ConfigError(source, "", f"TOML 语法错误：{_toml_reason(exc, text)}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(source, _key_path(data, err["loc"]), _chinese_reason(err)) from None
+        key = _key_path(data, err["loc"])
+        line = _key_line(text, err["loc"])
+        raise ConfigError(source, f"{key}（第 {line} 行）" if line else key, _chinese_reason(err)) from None
+
+
+# tomllib's messages → Chinese (issue 13 item 6); the position is added as 第 N 行第 M 列.
+_TOML_REASONS = (
+    (r"Expected '\]' at the end of a table declaration", "表名 [...] 缺少结尾的 ]"),
+    (r"Expected '\]\]' at the end of an array declaration", "表数组名 [[...]] 缺少结尾的 ]]"),
+    (r"Invalid value", "值无效：文字要加英文双引号（如 name = \"诸暨市\"），数字、true/false 和日期不加"),
+    (r"Cannot overwrite a value", "同一个键重复赋值"),
+    (r"Cannot declare (.*) twice", "表 {0} 重复定义"),
+    (r"Cannot mutate immutable namespace (.*)", "{0} 已经定义过，不能再添加"),
+    (r"Expected '=' after a key in a key/value pair", "键后面缺少 ="),
+    (r"Expected newline or end of document after a statement", "一行只能写一个 键 = 值，后面有多余的内容"),
+    (r"Unclosed inline table", "内联表 { } 缺少结尾的 }"),
+    (r"Unclosed array", "数组 [ ] 缺少结尾的 ]"),
+    (r"Expected \"'\"|Expected '\"'|Unterminated string|Unclosed string", "字符串缺少结尾的引号"),
+    (r"Illegal character", "含有不允许的字符（如制表符以外的控制字符）"),
+    (r"Invalid statement", "无法识别的语句"),
+    (r"Invalid initial character for a key part", "键名开头的字符不允许（中文键名要加英文双引号）"),
+)
+
+
+def _toml_reason(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    import re
+
+    message = str(exc)
+    reason, line, column = message, None, None
+    if found := re.search(r"\s*\(at line (\d+), column (\d+)\)$", message):
+        reason, line, column = message[:found.start()], int(found.group(1)), int(found.group(2))
+    elif message.endswith("(at end of document)"):
+        reason, line = message.removesuffix("(at end of document)").strip(), text.count("\n") + (not text.endswith("\n"))
+    chinese = next((template.format(*m.groups()) for pattern, template in _TOML_REASONS
+                    if (m := re.match(pattern, reason))), f"无法解析（{reason}）")
+    if line is None:
+        return chinese
+    where = f"第 {line} 行" + (f"第 {column} 列" if column else "（文件末尾）")
+    lines = text.splitlines()
+    shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return f"{where}{f'（{shown[:40]}）' if shown else ''}：{chinese}"
+
+
+def _key_line(text: str, loc: tuple) -> int | None:
+    """The 1-based line of the key a pydantic error names (best effort: the last key of the path,
+    after the table header holding the keys before it)."""
+    import re
+
+    keys = [str(step) for step in loc if isinstance(step, str)]
+    if not keys:
+        return None
+    last, parents = keys[-1], keys[:-1]
+    assign = re.compile(rf"^\s*\"?{re.escape(last)}\"?\s*=")
+    in_table = not parents
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            header = stripped.strip("[]").split("#")[0].strip()
+            in_table = not parents or all(p in header for p in parents)
+            if header.split(".")[-1].strip().strip('"') == last and (not parents or in_table):
+                return number
+            continue
+        if in_table and assign.match(line):
+            return number
+    return None
 
 
 def _key_path(data: object, loc: tuple) -> str:
@@ -351,20 +417,32 @@ def _key_path(data: object, loc: tuple) -> str:
 
 
 def _chinese_reason(err: dict) -> str:
-    kind, msg = err["type"], err["msg"]
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
+    value = err.get("input")
+    shown = (f"（现在是 {value!r}）" if isinstance(value, (str, int, float, bool)) and kind not in ("missing", "extra_forbidden")
+             else "")
+    expected = msg.split("Input should be ")[-1].replace(" or ", "、").replace("'", "")
     reasons = {
         "missing": "缺少必填项",
         "extra_forbidden": "不认识的配置项（拼写错误？）",
-        "literal_error": f"取值不在允许范围内（{msg.split('Input should be ')[-1]}）",
-        "string_pattern_mismatch": "格式不对",
-        "greater_than": "必须大于 0",
+        "literal_error": f"取值不在允许范围内，可用：{expected}",
+        "enum": f"取值不在允许范围内，可用：{expected}",
+        "string_pattern_mismatch": "格式不对" + ("（应为 6 位数字）" if ctx.get("pattern") == r"^\d{6}$" else ""),
+        "greater_than": f"必须大于 {ctx.get('gt', 0)}", "greater_than_equal": f"不能小于 {ctx.get('ge')}",
+        "less_than": f"必须小于 {ctx.get('lt')}", "less_than_equal": f"不能大于 {ctx.get('le')}",
         "too_short": "不能为空",
+        "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
+        "float_parsing": "应为数字", "float_type": "应为数字",
+        "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
+        "string_type": "应为文字（加英文双引号）", "list_type": "应为列表，如 [\"a\", \"b\"]",
+        "dict_type": "应为表（[名称] 或 { 键 = 值 }）", "model_type": "应为表（[名称] 或 { 键 = 值 }）",
+        "date_parsing": "应为日期，如 2023-12-31", "date_type": "应为日期，如 2023-12-31",
     }
     if kind in reasons:
-        return reasons[kind]
+        return reasons[kind] + shown
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
-    return f"类型或取值不对（{msg}）"
+    return f"类型或取值不对{shown}（{msg}）"
 
 
 def load_config(workspace: Path | None = None) -> Config:

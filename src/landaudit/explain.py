@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from landaudit.errors import UsageError
 from landaudit.workspace import Workspace
 
@@ -125,25 +128,159 @@ def explain(workspace: Workspace, parcel_code: str, *, year: int | None = None) 
     }
 
 
-def run_readonly_sql(workspace: Workspace, query: str) -> tuple[list[str], list[tuple]]:
-    """Run one SELECT over the views of data/processed/landaudit.duckdb; anything else is refused."""
+@dataclass
+class SqlResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple]
+    total: int                    # rows of the whole result; `rows` may hold only the first `limit`
+
+
+def _open_database(workspace: Workspace):
     import duckdb
 
     database = workspace.processed / "landaudit.duckdb"
     if not database.is_file():
         raise UsageError(f"找不到 {workspace.relative(database)}：请先运行 landaudit classify")
-    con = duckdb.connect(str(database), read_only=True)
+    return duckdb.connect(str(database), read_only=True)
+
+
+def _names(con) -> list[tuple[str, str]]:
+    return con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                       "WHERE table_catalog = current_database() ORDER BY table_name").fetchall()
+
+
+# What each view of landaudit.duckdb holds (classify.py writes them over every year's Parquet).
+TABLE_TITLES = {
+    "parcels": "地块分类结果（标记、理由、四个一批、等级）", "land": "工业用地底数（读取后）",
+    "enterprise": "企业亩均效益（读取后）", "ledger": "问题隐患台账（读取后）",
+    "ledger_items": "问题隐患（按条，含关联地块和判断日状态）", "links": "企业、隐患与地块的关联",
+    "kpis": "目标指标（按范围和镇街）", "quality": "数据质量提示和待核实", "rating_policies": "等级对应的资源要素政策",
+    "rejects": "被拒收的行", "unlinked": "待核实：未能关联地块的企业和隐患",
+}
+
+
+def list_tables(workspace: Workspace) -> list[tuple[str, str, int, str]]:
+    """(name, 视图/表, column count, what it holds) of everything `landaudit sql` can read."""
+    con = _open_database(workspace)
     try:
+        counts = dict(con.execute("SELECT table_name, count(*) FROM information_schema.columns "
+                                  "WHERE table_catalog = current_database() GROUP BY 1").fetchall())
+        return [(name, "视图" if kind == "VIEW" else "表", counts.get(name, 0), TABLE_TITLES.get(name, ""))
+                for name, kind in _names(con)]
+    finally:
+        con.close()
+
+
+def table_columns(workspace: Workspace, table: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of one table or view, in order."""
+    con = _open_database(workspace)
+    try:
+        names = [n for n, _ in _names(con)]
+        if table not in names:
+            raise UsageError(f"没有表 {table}{_did_you_mean(table, names)}；可用的表：{'、'.join(names)}")
+        return con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position",
+                           [table]).fetchall()
+    finally:
+        con.close()
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, candidates, n=3)
+    return f"，您是不是要用 {' 或 '.join(close)}？" if close else ""
+
+
+def _position(message: str) -> str:
+    """DuckDB's "LINE 2: ...\n      ^^^" → "第 2 行第 7 列附近" (1-based)."""
+    lines = message.splitlines()
+    for i, line in enumerate(lines):
+        found = re.match(r"LINE (\d+): ", line)
+        if found and i + 1 < len(lines) and "^" in lines[i + 1]:
+            column = lines[i + 1].index("^") - len(found.group(0)) + 1
+            return f"第 {found.group(1)} 行第 {column} 列附近" if found.group(1) != "1" else f"第 {column} 列附近"
+    return ""
+
+
+def chinese_sql_error(exc: Exception, names: list[str]) -> str:
+    """One Chinese sentence for a DuckDB error in a user's query (issue 13 item 6)."""
+    text = str(exc)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    where = _position(text)
+    listed = "、".join(names)
+    if m := re.search(r"Table with name (\S+) does not exist", first):
+        return f"SQL 错误：表 {m.group(1)} 不存在{_did_you_mean(m.group(1), names)}；可用的表：{listed}（landaudit sql --tables）"
+    if m := re.search(r'Referenced column "?([^"]+?)"? not found', first):
+        candidates = re.findall(r'"([^"]+)"', text.split("Candidate bindings:", 1)[-1]) if "Candidate" in text else []
+        hint = f"，您是不是要用 {' 或 '.join(candidates[:3])}？" if candidates else ""
+        return f"SQL 错误：列 {m.group(1)} 不存在{hint}（landaudit sql --columns 表名 列出一个表的列）"
+    if m := re.search(r'Column "?([^"]+?)"? does not exist', first):
+        return f"SQL 错误：列 {m.group(1)} 不存在（landaudit sql --columns 表名 列出一个表的列）"
+    if m := re.search(r'syntax error at or near "(.*)"', first):
+        return f"SQL 错误：{where or ''}语法错误（“{m.group(1)}”处）"
+    if "syntax error at end of input" in first:
+        return "SQL 错误：查询不完整（语句在结尾处中断，是否缺少括号或引号？）"
+    if m := re.search(r"Could not convert string '(.*?)' to (\w+)", first):
+        kind = {"INT32": "整数", "INT64": "整数", "DOUBLE": "数字", "DATE": "日期", "BOOL": "真假值"}.get(m.group(2), m.group(2))
+        return f"SQL 错误：{where + '，' if where else ''}文本“{m.group(1)}”不能当作{kind}比较或转换（文本要加单引号，如 batch = '整治提升'）"
+    if m := re.search(r"Scalar Function with name (\S+) does not exist", first):
+        return f"SQL 错误：没有函数 {m.group(1)}"
+    if "must appear in the GROUP BY clause" in first:
+        return f"SQL 错误：{where + '，' if where else ''}未分组的列必须出现在 GROUP BY 中或放进聚合函数（如 count、sum）"
+    kinds = {"Parser": "语法错误", "Binder": "无法解析", "Catalog": "找不到对象", "Conversion": "类型转换错误",
+             "Invalid Input": "输入无效", "Out of Range": "数值超出范围"}
+    kind = next((v for k, v in kinds.items() if first.startswith(k)), "查询出错")
+    detail = first.split(": ", 1)[-1]
+    return f"SQL 错误：{kind}{'，' + where if where else ''}（DuckDB：{detail}）"
+
+
+def run_readonly_sql(workspace: Workspace, query: str, *, year: int | None = None,
+                     limit: int | None = None) -> SqlResult:
+    """Run one SELECT over the views of data/processed/landaudit.duckdb; anything else is refused.
+
+    `year` shows every view with a data_year column through that year only (temporary views of
+    the same names shadow them); `limit` keeps the first rows, `total` still counts all."""
+    import duckdb
+
+    con = _open_database(workspace)
+    try:
+        names = [n for n, _ in _names(con)]
         try:
             statements = con.extract_statements(query)
         except duckdb.Error as exc:
-            raise UsageError(f"SQL 语法错误：{str(exc).splitlines()[0]}") from None
+            raise UsageError(chinese_sql_error(exc, names)) from None
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise UsageError("只能执行一条只读查询（SELECT / WITH ... SELECT）")
+        if year is not None:
+            _filter_year(con, year)
         try:
             result = con.execute(query)
+            columns = [d[0] for d in result.description]
+            types = [str(d[1]) for d in result.description]
+            rows = result.fetchall() if not limit else result.fetchmany(limit)
+            total = len(rows)
+            if limit and len(rows) == limit:
+                total = con.execute(f"SELECT count(*) FROM ({query.strip().rstrip(';')}\n)").fetchone()[0]
         except duckdb.Error as exc:
-            raise UsageError(f"查询出错：{str(exc).splitlines()[0]}") from None
-        return [d[0] for d in result.description], result.fetchall()
+            raise UsageError(chinese_sql_error(exc, names)) from None
+        return SqlResult(columns, types, rows, total)
     finally:
         con.close()
+
+
+def _filter_year(con, year: int) -> None:
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    with_year = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND column_name = 'data_year'").fetchall()]
+    if not with_year:
+        return
+    probe = "parcels" if "parcels" in with_year else with_year[0]
+    years = sorted(y for (y,) in con.execute(
+        f'SELECT DISTINCT data_year FROM "{catalog}".main."{probe}" WHERE data_year IS NOT NULL').fetchall())
+    if years and year not in years:
+        raise UsageError(f"数据库中没有 {year} 年的数据；已分类的年度：{'、'.join(map(str, years))}")
+    for name in with_year:
+        con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM "{catalog}".main."{name}" WHERE data_year = {int(year)}')

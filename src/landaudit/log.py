@@ -1,6 +1,9 @@
 """Run logs (SPEC §1, §13): colour and progress bars on a terminal only; plain timestamped lines
 without one (cron); one JSON object per line with `--log-format json`; `--quiet` keeps warnings and
-errors only. Library code never prints: it calls back, and this decides how it looks."""
+errors only. Library code never prints: it calls back, and this decides how it looks.
+
+Log lines go to stderr (the console given is the CLI's stderr console); results — tables, JSON —
+go to stdout, so `landaudit ingest --format json > report.json` holds only the report."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ class RunLog:
     def __init__(self, fmt: str = "auto", *, quiet: bool = False, console=None):
         from rich.console import Console
 
-        self.console = console or Console(highlight=False, markup=False)
+        self.console = console or Console(stderr=True, highlight=False, markup=False)
         if fmt == "auto":
             fmt = "rich" if self.console.is_terminal else "plain"
         if fmt not in ("rich", "plain", "json"):
@@ -48,13 +51,13 @@ class RunLog:
         if self.mode == "json":
             record = {"time": datetime.now().isoformat(timespec="seconds"), "level": level, "stage": stage,
                       "message": message, "counts": counts, "elapsed": elapsed}
-            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            sys.stdout.flush()
+            sys.stderr.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            sys.stderr.flush()
         elif self.mode == "plain":
             extra = _visible(" ".join(f"{k}={v}" for k, v in counts.items()))
             line = f"{datetime.now().isoformat(timespec='seconds')} {LEVELS[level]:5} [{stage}] {_visible(message)}"
-            sys.stdout.write(line + (f" ({extra})" if extra else "") + "\n")
-            sys.stdout.flush()
+            sys.stderr.write(line + (f" ({extra})" if extra else "") + "\n")
+            sys.stderr.flush()
         else:
             style = _RICH_STYLE[level]
             self.console.print(message, style=style or None, markup=False)
@@ -100,3 +103,12 @@ class RunLog:
                 bar.update(task, completed=done, total=total, description=f"{label} {name}")
 
             yield advance
+
+    @contextmanager
+    def spinner(self, label: str) -> Iterator[None]:
+        """A spinner while one long step runs, on a terminal only (classify, export, demo)."""
+        if not self.rich or self.quiet:
+            yield
+            return
+        with self.console.status(label, spinner="dots"):
+            yield
