@@ -19,7 +19,7 @@ from pathlib import Path
 
 from landaudit.config import Config, load_config
 from landaudit.errors import UsageError
-from landaudit.findings import ERROR, NOT_PROBLEMS, REJECT, Finding
+from landaudit.findings import ERROR, REJECT, Finding
 from landaudit.workspace import Workspace, atomic_write
 
 BLOCKING = (REJECT, ERROR)                  # a department must fix these before sending
@@ -126,7 +126,13 @@ def _shown_path(path: Path, workspace: Workspace | None) -> str:
 def check(paths: list[Path], *, workspace: Workspace | None = None, encoding: str | None = None,
           config: Config | None = None) -> CheckResult:
     """Check department files as ingest would read them; write nothing."""
-    from landaudit.ingest.pipeline import DATASETS, Deduper, _error_entry, _move_duplicates, read_one_file
+    from landaudit.ingest.pipeline import (
+        DATASETS,
+        Deduper,
+        _error_entry,
+        _move_duplicates,
+        read_one_file,
+    )
 
     if not paths:
         raise UsageError("请给出要检查的文件，如 landaudit check 企业亩均效益.xlsx")

@@ -764,32 +764,20 @@ def _render_ingest(result, log) -> None:
     render.ingest(console, result, summary, reasons)
 
 
-FormatOpt = Annotated[str, typer.Option("--format", help="输出格式：table（给人看）或 json（给程序用，内容相同）")]
-
-
-def _output_format(value: str) -> str:
-    if value not in ("table", "json"):
-        from landaudit.errors import UsageError
-
-        raise UsageError(f"--format 只能是 table 或 json，不是“{value}”")
-    return value
-
-
 @app.command("status")
 def status_cmd(
     workspace: WorkspaceOpt = None,
     year: Annotated[int | None, typer.Option("--year", "-y", help="只看这一年（默认：全部年度）",
                                              show_default=False)] = None,
-    output_format: FormatOpt = "table",
+    output_format: TableJsonOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
     """工作区现状（类似 git status）：各年度的部门报表、读取、分类、导出情况，哪些已过时或缺少，以及下一步该运行的命令。只读，不写任何文件，也不占用工作区。"""
     def action() -> None:
         from landaudit.status import status
 
-        chosen = _output_format(output_format)
         data = status(_workspace(workspace), year=year)
-        if chosen == "json":
+        if output_format == "json":
             import json
 
             print(json.dumps(data, ensure_ascii=False, indent=1))
@@ -884,17 +872,16 @@ def check_cmd(
     xlsx: Annotated[Path | None, typer.Option(
         "--xlsx", help="另外把全部问题写成一个退回清单格式的工作簿（.xlsx），便于逐条修改", show_default=False)] = None,
     encoding: EncodingOpt = None,
-    output_format: FormatOpt = "table",
+    output_format: TableJsonOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
     """报送前自查：按读取（ingest）时完全相同的规则检查部门报表，列出识别出的数据集、表头行和每一个问题（行、列、原值、怎么改）。不写入工作区。退出码：0 可以报送，1 有拒收行或无法读取的文件，2 用法错误。"""
     def action() -> int:
         from landaudit.check import check, find_workspace, write_problems_workbook
 
-        chosen = _output_format(output_format)
         result = check(files, workspace=find_workspace(workspace), encoding=encoding)
         written = write_problems_workbook(result, xlsx) if xlsx else None
-        if chosen == "json":
+        if output_format == "json":
             import json
 
             print(json.dumps(result.to_dict() | {"xlsx": str(written) if written else None},
@@ -912,7 +899,7 @@ _CHECK_LEVELS = {"error": "无法读取", "reject": "拒收", "verify": "待核�
 def _render_check(result, written) -> None:
     """frictionless validate's shape: a verdict per file, its sheets, then its problems — a table
     on a wide terminal, one block per problem on a narrow one (80 columns: nothing is cut)."""
-    from rich.cells import chop_cells
+    from rich.cells import cell_len, chop_cells
 
     from landaudit.findings import NOT_PROBLEMS
 
@@ -921,10 +908,14 @@ def _render_check(result, written) -> None:
         counts = f.counts
         tally = "，".join(f"{label} {counts[key]:,} {unit}" for label, key, unit in (
             ("拒收", "rows_rejected", "行"), ("待核实", "verify", "条"), ("提示", "warnings", "条")) if counts[key])
-        verdict = ("✓ 通过：" if f.valid else "✗ 不通过：") + f.path + (f"（{tally}）" if tally else "")
+        verdict = ("✓ 通过：" if f.valid else "✗ 不通过：") + f.path
+        if tally and cell_len(f"{verdict}（{tally}）") <= console.width:
+            verdict, tally = f"{verdict}（{tally}）", ""
         # cut only where the terminal ends (a long path), never between the verdict and its file
         for part in chop_cells(verdict, console.width):
             console.print(part, style="green" if f.valid else "bold red", no_wrap=True)
+        if tally:
+            _line(2, tally)
         for e in f.entries:
             where = f"工作表“{e.sheet}”：" if e.sheet else ""
             if e.error:

@@ -212,15 +212,15 @@ def _year_status(ws: Workspace, year: int, inputs: _Inputs, config_changed: list
     problems: list[str] = status["problems"]
     if report is not None and read_at:
         status["ingest"] = ingest = _ingest_facts(report, read_at)
-        status["changes"] = changes = _changes(files, report, read_at, inputs)
+        status["changes"] = _changes(files, report, read_at, inputs)
         # ingest's own words for a missing dataset kind when it recorded them (SPEC §2 rev. 2)
         recorded = {m.get("dataset"): m.get("message") for m in report.get("missing_datasets") or []
                     if isinstance(m, dict)}
         for name in ingest["missing_datasets"]:
             problems.append(recorded.get(name) or f"没有{DATASET_TITLES[name]}数据（应由{DATASET_SENDERS[name]}报送）")
         if ingest["unreadable"]:
-            problems.append(f"{len({u['path'] for u in ingest['unreadable']})} 个文件无法读取或识别"
-                            f"（原因：landaudit check 文件名）")
+            problems.append(f"{len({u['path'] for u in ingest['unreadable']})} 个文件无法读取或识别："
+                            f"用 landaudit check 文件名 查看原因")
         if ingest["rows_rejected"]:
             problems.append(f"拒收 {ingest['rows_rejected']:,} 行：导出后各部门的退回清单在 data/exports/{year}/退回/")
     if classified is not None and classified_at:
@@ -244,11 +244,11 @@ def _year_status(ws: Workspace, year: int, inputs: _Inputs, config_changed: list
             stale = expected_at is None or bool(classified_at and expected_at < classified_at)
         exported["stale"] = stale
         status["export"] = exported
-    status["next"] = _next_step(ws, year, status, files, config_changed, read_at)
+    status["next"] = _next_step(year, status, files, config_changed, read_at)
     return status
 
 
-def _next_step(ws: Workspace, year: int, status: dict, files: dict, config_changed: list[tuple[str, float]],
+def _next_step(year: int, status: dict, files: dict, config_changed: list[tuple[str, float]],
                read_at: float | None) -> dict | None:
     """The first thing that is missing or stale, ingest → classify → export, as a command and why."""
     def step(command: str, reason: str) -> dict:
@@ -279,12 +279,12 @@ def _next_step(ws: Workspace, year: int, status: dict, files: dict, config_chang
         return step(f"landaudit classify --year {year}", "已读取，还没有分类")
     if classified["stale"]:
         return step(f"landaudit classify --year {year}", "分类早于最近一次读取，结果已过时")
-    scope = classified.get("scope")
     export = f"landaudit export --year {year}"
     if exported is None:
         return step(export, "已分类，还没有导出治理清单")
     if exported["stale"]:
-        return step(export, "治理清单早于最近一次分类，已过时" + (f"（范围：{classified['scope_name']}）" if scope else ""))
+        return step(export, f"治理清单_{classified['scope_name']}.xlsx 早于最近一次分类，已过时"
+                    if classified.get("scope_name") else "治理清单早于最近一次分类，已过时")
     return None
 
 
