@@ -126,31 +126,19 @@ def _shown_path(path: Path, workspace: Workspace | None) -> str:
 def check(paths: list[Path], *, workspace: Workspace | None = None, encoding: str | None = None,
           config: Config | None = None) -> CheckResult:
     """Check department files as ingest would read them; write nothing."""
-    from landaudit.ingest.pipeline import (
-        DATASETS,
-        Deduper,
-        _error_entry,
-        _move_duplicates,
-        read_one_file,
-    )
+    from landaudit.ingest.pipeline import DATASETS, Deduper, merge_duplicates, read_one_file
 
     if not paths:
         raise UsageError("请给出要检查的文件，如 landaudit check 企业亩均效益.xlsx")
     config = config or load_config(workspace.root if workspace else None)
-    limits = config.settings.ingest
     dedupers = {name: Deduper(name) for name in DATASETS}
     checked: list[FileCheck] = []
     findings: list[Finding] = []            # all files': a duplicate conflict names the later row's file
-    for path in _expand(paths, limits.skip_files):
+    for path in _expand(paths, config.settings.ingest.skip_files):
         shown = _shown_path(path, workspace)
-        if any(fnmatch.fnmatch(path.name, pattern) for pattern in limits.skip_files):
-            checked.append(FileCheck(shown, path, [_error_entry(shown, None, None, "temp_file", findings)]))
-            continue
         result = read_one_file(path, shown, config, encoding)
         findings.extend(result.findings)
-        for chunk in result.candidates:                      # SPEC §4: duplicates, as ingest decides them
-            _, duplicates, conflicts = dedupers[chunk.dataset].mark(chunk, findings)
-            _move_duplicates(result.entries[chunk.entry], duplicates, conflicts)
+        merge_duplicates(result, dedupers, findings)         # SPEC §4: duplicates, as ingest decides them
         checked.append(FileCheck(shown, path, result.entries))
     by_file: dict[str, list[Finding]] = {}
     for f in findings:

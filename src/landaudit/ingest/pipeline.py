@@ -363,11 +363,8 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                 continue
             entries.extend(file_result.entries)
             findings.extend(file_result.findings)
-            for chunk in file_result.candidates:
-                entry = file_result.entries[chunk.entry]
-                table, duplicates, conflicts = dedupers[chunk.dataset].mark(chunk, findings)
-                parts[chunk.dataset].append(table)
-                _move_duplicates(entry, duplicates, conflicts)
+            for dataset, table in merge_duplicates(file_result, dedupers, findings):
+                parts[dataset].append(table)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -511,6 +508,18 @@ class Deduper:
             keep.append(True)
         table = chunk.table if all(keep) else chunk.table.filter(pa.array(keep, pa.bool_()))
         return table, duplicates, conflicts
+
+
+def merge_duplicates(file_result: FileResult, dedupers: dict[str, Deduper],
+                     findings: list[Finding]) -> list[tuple[str, pa.Table]]:
+    """A file's rows after the files before it (SPEC §4): per chunk, its dataset and its distinct
+    new rows; duplicates and conflicts moved into its sheets' counts (ingest and check alike)."""
+    kept = []
+    for chunk in file_result.candidates:
+        table, duplicates, conflicts = dedupers[chunk.dataset].mark(chunk, findings)
+        _move_duplicates(file_result.entries[chunk.entry], duplicates, conflicts)
+        kept.append((chunk.dataset, table))
+    return kept
 
 
 def _move_duplicates(entry: SheetEntry, duplicates: int, conflicts: int) -> None:
