@@ -179,11 +179,12 @@ def _run(debug: bool, action, log=None):
 
 
 def _fatal(log, message: str, exit_code: int) -> None:
-    """A fatal error: one red sentence on a terminal; one ERROR log line in plain/JSON log mode."""
+    """A fatal error: one red sentence on a terminal (soft-wrapped: the terminal folds it, copying it
+    keeps one line); one ERROR log line in plain/JSON log mode."""
     if log is not None and log.mode in ("json", "plain"):
         log.error("error", message.removeprefix("错误："), exit_code=exit_code)
     else:
-        err_console.print(message, style="red")
+        err_console.print(message, style="red", soft_wrap=True)
 
 
 def _workspace(path: Path | None):
@@ -722,7 +723,7 @@ def _write_sql_result(result, chosen: str, out: Path | None) -> None:
 
     target = out.resolve()
     atomic_write(target, lambda tmp: tmp.write_bytes(data))
-    err_console.print(f"已写出 {len(result.rows):,} 行：{target}")
+    err_console.print(f"已写出 {len(result.rows):,} 行：{target}", soft_wrap=True)
 
 
 _DATASET_NAMES = {"land": "工业用地底数", "enterprise": "企业亩均效益", "ledger": "问题隐患台账"}

@@ -103,7 +103,7 @@ def usage_error_text(exc) -> str:
         suggestions = re.findall(r"'([^']+)'", m.group(2) or "")
         hint = f"，您是不是要用 {_or(suggestions)}？" if suggestions else "；运行 landaudit -h 查看全部命令"
         return f"没有命令 {m.group(1)}{hint}"
-    if m := re.match(r"Got unexpected extra arguments? \((.*)\)", message):
+    if m := re.match(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", message):
         return f"多余的参数：{m.group(1)}（含空格的值请加引号）"
     if message in ("Missing command.", "缺少命令。"):
         return "缺少命令；运行 landaudit -h 查看全部命令"
