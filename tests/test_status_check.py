@@ -141,6 +141,22 @@ def test_status_after_a_raw_file_changed_says_ingest_again(workspace, narrow):
     assert data["next"]["command"] == "landaudit classify --year 2023"
 
 
+def test_status_after_a_config_edit_or_a_new_classify(workspace):
+    fill(workspace)
+    assert invoke("init", str(workspace.root)).exit_code == 0
+    for command in ("ingest", "classify", "export"):
+        assert invoke(command, "-w", str(workspace.root), "-q").exit_code == 0
+    assert status_json(workspace.root)["next"] is None
+    assert invoke("classify", "-w", str(workspace.root), "-q", "--as-of", "2023-06-30").exit_code == 0
+    data = status_json(workspace.root)
+    assert data["years"][0]["export"]["stale"] is True
+    assert data["next"]["command"] == "landaudit export --year 2023" and "早于最近一次分类" in data["next"]["reason"]
+    settings = workspace.root / "configs" / "landaudit.toml"
+    settings.write_text(settings.read_text("utf-8") + "\n", "utf-8")
+    assert status_json(workspace.root)["next"] == {
+        "command": "landaudit ingest --year 2023", "reason": "配置文件 configs/landaudit.toml 在读取后改动过", "year": 2023}
+
+
 def test_status_names_a_missing_dataset_and_unreadable_files(workspace, narrow):
     write_xlsx(workspace.raw_year(2023) / "用地.xlsx", LAND)
     write_xlsx(workspace.raw_year(2023) / "台账.xlsx", LEDGER)
