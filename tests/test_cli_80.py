@@ -112,6 +112,8 @@ def test_explain_at_80_columns_shows_wide_sections_vertically(demo):
     for code in (codes.split("、") if isinstance(codes, str) else codes or []):
         assert code in text                                     # 18 characters, whole
     assert "── 企业 1：" in text
+    facts = json.loads(invoke("explain", parcel["parcel_code"], "-w", str(demo), "-y", "2023", "--format", "json").stdout)
+    assert facts["parcel"]["parcel_code"] == parcel["parcel_code"] and facts["conclusion"] in text.replace("\n", "")
 
 
 # ------------------------------------------------------------------------------------ sql
@@ -188,7 +190,7 @@ def test_sql_errors_are_chinese_and_exit_2(demo, query, expected):
     (["report", "--yaer", "2023"], "错误：未知选项 --yaer，您是不是要用 --year？"),
     (["reprot"], "错误：没有命令 reprot，您是不是要用 report"),
     (["report", "--year", "abc"], "错误：--year 的值 abc 不是整数"),
-    (["explain"], "错误：缺少参数 PARCEL_CODE"),
+    (["explain"], "错误：缺少参数 地块编码（宗地代码或 28 位不动产单元号）"),
     (["report", "--format", "xml"], "错误：--format 的值 xml 不在可选范围内，可用：table、json"),
     (["run", "--log-format", "fancy"], "可用：auto、plain、json、rich"),
     (["sql", "SELECT 1", "--format", "xlsx"], "可用：table、csv、json"),
@@ -258,7 +260,7 @@ def test_version_short_help_and_completion_are_chinese():
     assert version.exit_code == 0 and version.stdout.startswith("landaudit ")
     top = invoke("-h")
     assert top.exit_code == 0
-    assert "--install-completion" in top.stdout and "安装命令补全" in top.stdout
+    assert "--install-completion" in top.stdout and "--show-completion" in top.stdout and "安装命令" in top.stdout
     assert "用法：landaudit [选项] 命令 [参数]..." in top.stdout
     assert "..." not in top.stdout.split("命令:")[-1]            # one-line summaries, none cut
 
@@ -268,6 +270,7 @@ def test_version_short_help_and_completion_are_chinese():
 def test_every_command_help_ends_with_examples(command):
     result = invoke(command, "-h")
     assert result.exit_code == 0
+    assert_fits(result.stdout)                      # Chinese help wrapped by cells, at 80 columns
     tail = result.stdout.rsplit("示例：", 1)
     assert len(tail) == 2, result.stdout[-300:]
     examples = [line.strip() for line in tail[1].splitlines() if line.strip()]

@@ -52,6 +52,7 @@ def _localise_help() -> None:
 
     formatting.HelpFormatter.write_usage = write_usage
     click_core.Command.get_help_option = get_help_option
+    _localise_wrapping()
     _localise_usage_errors()
     _localise_completion()
 
@@ -73,6 +74,18 @@ def _localise_usage_errors() -> None:
         echo(f"错误：{usage_error_text(self)}", file=file)
 
     exceptions.UsageError.show = show
+
+
+def _localise_wrapping() -> None:
+    """Help fits the terminal: click measures characters and breaks only at spaces; Chinese needs
+    cells and breaks between characters (usage_text.cjk_wrap)."""
+    from rich.cells import cell_len
+    from typer._click import _textwrap, formatting
+
+    from landaudit.usage_text import cjk_wrap
+
+    _textwrap.TextWrapper.wrap = cjk_wrap
+    formatting.term_len = lambda text: cell_len(text)
 
 
 def _localise_completion() -> None:
@@ -296,11 +309,12 @@ def demo_cmd(
             names = "、".join(ws.relative(p) for p in foreign[:3]) + (f" 等 {len(foreign)} 个文件" if len(foreign) > 3 else "")
             raise UsageError(f"{ws.relative(ws.raw)}/ 中已有不是演示生成的文件（{names}）：模拟报表不能与真实报表混在一起。"
                              f"请在一个新的空文件夹中运行 landaudit demo -w 新文件夹；确要写入时加 --force")
-        paths = write_demo(ws.raw, parcels=parcels, seed=seed)
+        with _log("auto", False).spinner(f"正在生成模拟部门报表（{parcels:,} 个地块）……"):
+            paths = write_demo(ws.raw, parcels=parcels, seed=seed)
         record_demo(ws.raw, paths)
         table = Table(title=f"已生成模拟部门报表（{parcels} 个地块，种子 {seed}）")
-        table.add_column("文件")
-        table.add_column("大小", justify="right")
+        table.add_column("文件", overflow="fold")
+        table.add_column("大小", justify="right", no_wrap=True)
         for path in paths:
             table.add_row(ws.relative(path), f"{path.stat().st_size / 1024:,.0f} KB")
         console.print(table)
@@ -619,16 +633,23 @@ def _render_track(result) -> None:
 
 @app.command("explain")
 def explain_cmd(
-    parcel_code: Annotated[str, typer.Argument(help="地块编码（宗地代码或 28 位不动产单元号）")],
+    parcel_code: Annotated[str, typer.Argument(help="地块编码（宗地代码或 28 位不动产单元号）", metavar="地块编码")],
     workspace: WorkspaceOpt = None,
     year: YearOpt = None,
+    output_format: TableJsonOpt = "table",
     debug: DebugOpt = False,
 ) -> None:
     """说明一个地块为什么在它所在的清单里：属性、企业及关联方式、指标、标记和理由、处置规则，以及每条事实的来源文件/工作表/行。"""
     def action() -> None:
         from landaudit.explain import explain
 
-        render.explain(console, explain(_workspace(workspace), parcel_code, year=year))
+        facts = explain(_workspace(workspace), parcel_code, year=year)
+        if output_format == "json":
+            import json
+
+            print(json.dumps(facts, ensure_ascii=False, default=str, indent=1))
+            return
+        render.explain(console, facts)
 
     _run(debug, action)
 
@@ -982,7 +1003,8 @@ EXAMPLES = {
     "census": ["landaudit census -y 2023"],
     "report": ["landaudit report", "landaudit report -y 2023 -s 开发区", "landaudit report --format json"],
     "track": ["landaudit track", "landaudit track --since 2023-06-30", "landaudit track --format json"],
-    "explain": ["landaudit explain 330681001001GB00031", "landaudit explain 330681001001GB00031 -y 2022"],
+    "explain": ["landaudit explain 330681001001GB00031", "landaudit explain 330681001001GB00031 -y 2022",
+                "landaudit explain 330681001001GB00031 --format json"],
     "sql": ["landaudit sql --tables", "landaudit sql --columns parcels",
             "landaudit sql \"SELECT batch, count(*) FROM parcels GROUP BY 1\" -y 2023",
             "landaudit sql \"SELECT * FROM parcels\" --format csv -o 地块.csv"],

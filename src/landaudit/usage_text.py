@@ -25,7 +25,8 @@ def _param_name(param) -> str:
     if param is None:
         return "参数"
     if getattr(param, "param_type_name", "") == "argument":
-        return (param.name or "").upper()
+        metavar = (getattr(param, "metavar", None) or "").strip("{}[]")
+        return metavar or (param.name or "").upper()
     opts = sorted(getattr(param, "opts", []) or [], key=lambda o: (not o.startswith("--"), o))
     return opts[0] if opts else (param.name or "")
 
@@ -92,7 +93,10 @@ def usage_error_text(exc) -> str:
         param = getattr(exc, "param", None)
         kind = "参数" if getattr(param, "param_type_name", "") == "argument" else "选项"
         help_text = (getattr(param, "help", None) or "").strip()
-        return f"缺少{kind} {_param_name(param)}" + (f"（{help_text}）" if help_text else "")
+        name = _param_name(param)
+        if help_text.startswith(name):                   # 地块编码（…）: the help already names it
+            return f"缺少{kind} {help_text}"
+        return f"缺少{kind} {name}" + (f"（{help_text}）" if help_text else "")
     if "BadParameter" in names:
         return _bad_value(exc)
     if m := re.match(r"Option '(.+?)' requires (an argument|(\d+) arguments)\.", message):
@@ -108,3 +112,52 @@ def usage_error_text(exc) -> str:
     if message in ("Missing command.", "缺少命令。"):
         return "缺少命令；运行 landaudit -h 查看全部命令"
     return f"用法错误：{message}"
+
+
+# Help text wrapping (click counts characters; a Chinese character is two columns wide and a
+# sentence has no spaces to break at). Installed as click's TextWrapper.wrap by cli.py.
+_WIDE = "\u2e80-\u303f\u3040-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_TOKENS = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
+_NO_LINE_START = set("，。；：、）》」』”’！？…%")
+_NO_LINE_END = set("（《「『“‘")
+
+
+def cjk_wrap(self, text: str) -> list[str]:
+    """textwrap.TextWrapper.wrap measuring terminal cells, breaking between Chinese characters
+    (never before closing punctuation) and at spaces; words of Latin letters stay whole."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    indent = self.initial_indent
+    line: list[str] = []
+    used, space = 0, False
+
+    def flush() -> None:
+        nonlocal indent, line, used
+        lines.append(indent + "".join(line).rstrip())
+        indent, line, used = self.subsequent_indent, [], 0
+
+    for token in _TOKENS.findall(text):
+        if token.isspace():
+            space = bool(line)
+            continue
+        piece = (" " if space else "") + token
+        space = False
+        if line and cell_len(indent) + used + cell_len(piece) > self.width:
+            carried: list[str] = []
+            if token in _NO_LINE_START:         # take the word before it (and its punctuation) along
+                while len(line) > 1 and line[-1].strip() in _NO_LINE_START:
+                    carried.insert(0, line.pop().lstrip())
+                if len(line) > 1:
+                    carried.insert(0, line.pop().lstrip())
+            while len(line) > 1 and line[-1].strip() in _NO_LINE_END:
+                carried.insert(0, line.pop().lstrip())
+            flush()
+            line = carried + [token]
+            used = cell_len("".join(line))
+            continue
+        line.append(piece)
+        used += cell_len(piece)
+    if line or not lines:
+        flush()
+    return lines
