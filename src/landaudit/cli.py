@@ -520,6 +520,7 @@ def census_cmd(
     year: YearOpt = None,
     scope: ScopeOpt = None,
     encoding: EncodingOpt = None,
+    as_of: AsOfOpt = None,
     log_format: LogFormatOpt = "auto",
     quiet: QuietOpt = False,
     lock_wait: LockWaitOpt = 0.0,
@@ -527,7 +528,8 @@ def census_cmd(
 ) -> None:
     """年度大普查（工业用地大普查）：读取 → 分类 → 导出治理清单和各镇街工作簿，再显示目标指标（即 run --by-township 之后 report）。"""
     try:
-        run_cmd(workspace=workspace, year=year, scope=scope, by_township=True, encoding=encoding, as_of=None,
+        # report then shows the as-of date the classification recorded
+        run_cmd(workspace=workspace, year=year, scope=scope, by_township=True, encoding=encoding, as_of=as_of,
                 max_reject_rate=None, strict=False, log_format=log_format, quiet=quiet, lock_wait=lock_wait,
                 debug=debug)
     except typer.Exit as finished:
@@ -1000,7 +1002,7 @@ EXAMPLES = {
     "classify": ["landaudit classify", "landaudit classify -y 2023 -s 开发区 --as-of 2023-12-31"],
     "export": ["landaudit export", "landaudit export -y 2023 --by-township"],
     "run": ["landaudit run -w /data/诸暨 --log-format plain", "landaudit run -y 2023 --by-township -q"],
-    "census": ["landaudit census -y 2023"],
+    "census": ["landaudit census -y 2023", "landaudit census -y 2023 --as-of 2023-12-31"],
     "report": ["landaudit report", "landaudit report -y 2023 -s 开发区", "landaudit report --format json"],
     "track": ["landaudit track", "landaudit track --since 2023-06-30", "landaudit track --format json"],
     "explain": ["landaudit explain 330681001001GB00031", "landaudit explain 330681001001GB00031 -y 2022",

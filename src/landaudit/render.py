@@ -63,7 +63,7 @@ def rows_view(console: Console, headers: Sequence[str], rows: Sequence[Sequence]
     `fold`: headers of free-text columns that may wrap; every other column keeps its natural
     width. `right`: numeric columns, right-aligned. `block_title(i, row)` names a vertical block."""
     if title and not rows:
-        console.print(Text(f"{title}：", style="bold") + Text(empty))
+        console.print(Text.assemble((f"{title}：", "bold"), empty))
         return
     texts = [[_as_text(v) for v in row] for row in rows]
     natural = [max([cells(h)] + [cells(r[i]) for r in texts]) for i, h in enumerate(headers)]
@@ -83,7 +83,7 @@ def rows_view(console: Console, headers: Sequence[str], rows: Sequence[Sequence]
         console.print(Text(title, style="bold"))
     for i, row in enumerate(texts):
         name = block_title(i, row) if block_title else f"第 {i + 1} 行"
-        console.print(Text(f"── {name} ", style="bold") + Text("─" * max(0, min(console.width, 40) - cells(name) - 4)))
+        console.print(Text.assemble((f"── {name} ", "bold"), "─" * max(0, min(console.width, 40) - cells(name) - 4)))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True, style="dim" if console.color_system else None)
         grid.add_column(overflow="fold")
@@ -198,7 +198,7 @@ def ingest(console: Console, result, summary: str, reasons: list[tuple[str, int,
     table.add_column("数据集", overflow="fold")
     for header in ("接收", "拒收", "跳过"):
         table.add_column(header, justify="right", no_wrap=True)
-    unread = []
+    unread, unread_titles = [], set()
     for e in result.entries:
         name = short_path(e.path, result.year)
         if e.sheet and sheets_per_file[e.path] > 1:
@@ -208,7 +208,8 @@ def ingest(console: Console, result, summary: str, reasons: list[tuple[str, int,
             quiet = code in NOT_PROBLEMS
             table.add_row(name, Text("未读取", style="dim" if quiet else "red"), "", "", "",
                           style="dim" if quiet else None)
-            unread.append((name, f"{FINDING_TITLES.get(code, code)}：{e.error['message']}", quiet))
+            unread.append((name, e.error["message"], quiet))
+            unread_titles.add(FINDING_TITLES.get(code, code))
             continue
         dataset = _SHORT_DATASET.get(e.dataset, e.dataset or "") + (f"·{e.category}" if e.category else "")
         table.add_row(name, dataset, f"{e.rows_accepted:,}",
@@ -217,10 +218,11 @@ def ingest(console: Console, result, summary: str, reasons: list[tuple[str, int,
     if unread:
         console.print(Text("未读取的文件：", style="bold"))
         for name, message, quiet in unread:
-            indented(console, 2, Text(f"{name}：", style="dim" if quiet else "red") + Text(message))
+            indented(console, 2, Text.assemble((f"{name}：", "dim" if quiet else "red"), message))
     for sentence in summary.split("。"):
         if sentence:
             indented(console, 0, sentence + "。")
+    reasons = [r for r in reasons if r[0] not in unread_titles]       # listed under 未读取的文件
     if reasons:
         console.print(Text("主要拒收原因：", style="bold"))
         for title, count, example in reasons:
@@ -232,8 +234,24 @@ def ingest(console: Console, result, summary: str, reasons: list[tuple[str, int,
 
 
 def indented(console: Console, indent: int, text) -> None:
-    """A paragraph whose wrapped lines keep the indent."""
-    console.print(Padding(text if isinstance(text, Text) else Text(text), (0, 0, 0, indent), expand=False))
+    """A paragraph whose wrapped lines keep the indent, broken between Chinese characters (rich
+    breaks only at spaces and would fold a long Chinese phrase anywhere, numbers included)."""
+    from landaudit.usage_text import cjk_wrap
+
+    text = text if isinstance(text, Text) else Text(text)
+    wrapper = type("Wrapper", (), {"width": console.width, "initial_indent": " " * indent,
+                                   "subsequent_indent": " " * indent})
+    plain, cursor, pieces = text.plain, 0, []
+    for line in cjk_wrap(wrapper, plain):
+        body = line[indent:]
+        start = plain.find(body, cursor)
+        if start < 0:                          # unusual spacing: let rich wrap it
+            console.print(Padding(text, (0, 0, 0, indent), expand=False))
+            return
+        pieces.append(Text(" " * indent) + text[start:start + len(body)])
+        cursor = start + len(body)
+    for piece in pieces:
+        console.print(piece, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------- explain
@@ -253,7 +271,7 @@ def explain(console: Console, facts: dict) -> None:
         rows_view(console, columns, rows, title=heading, fold=[c for c in columns if c in free_text],
                   right=[c for c in columns if c in numeric],
                   block_title=lambda i, row, heading=heading: f"{heading.split('（')[0]} {i + 1}：{row[0]}")
-    console.print(Text("结论：", style="bold") + Text(facts["conclusion"]))
+    indented(console, 0, Text.assemble(("结论：", "bold"), facts["conclusion"]))
 
 
 # ---------------------------------------------------------------------------------------- sql
