@@ -142,7 +142,12 @@ def _open_database(workspace: Workspace):
     database = workspace.processed / "landaudit.duckdb"
     if not database.is_file():
         raise UsageError(f"找不到 {workspace.relative(database)}：请先运行 landaudit classify")
-    return duckdb.connect(str(database), read_only=True)
+    try:
+        return duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            raise UsageError(f"{workspace.relative(database)} 正在被另一个运行（如 landaudit classify）写入：请稍后再查询") from None
+        raise UsageError(f"无法打开 {workspace.relative(database)}（{str(exc).splitlines()[0]}）：请重新运行 landaudit classify") from None
 
 
 def _names(con) -> list[tuple[str, str]]:
