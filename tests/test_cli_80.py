@@ -283,3 +283,13 @@ def test_no_color_is_respected(demo):
     plain = invoke("report", "-w", str(demo), "-y", "2023", env={**NARROW, "FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", plain.stdout)
     assert "✗ 未达标" in plain.stdout or "✓ 达标" in plain.stdout
+
+
+def test_shell_completion_completes_commands_and_choices():
+    def complete(words: str, cword: int) -> list[str]:
+        env = {"_LANDAUDIT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        return runner.invoke(app, [], env=env, prog_name="landaudit").stdout.split()
+
+    assert complete("landaudit rep", 1) == ["report"]
+    assert complete("landaudit report --format ", 3) == ["table", "json"]
+    assert complete("landaudit sql --format ", 3) == ["table", "csv", "json"]

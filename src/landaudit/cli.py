@@ -93,9 +93,19 @@ def _localise_completion() -> None:
 
     original = typer.main.get_install_completion_arguments
 
+    def installed(ctx, param, value):
+        if not value or ctx.resilient_parsing:
+            return value
+        from typer.completion import install
+
+        shell, path = install(shell=value) if isinstance(value, str) else install()
+        typer.echo(f"已为 {shell} 安装命令补全（{path}），重新打开终端后生效：输入 landaudit 后按 Tab 键补全命令和选项。")
+        sys.exit(0)
+
     def chinese():
         install, show = original()
         install.help = "为当前 shell（bash、zsh、fish、PowerShell）安装命令补全，按 Tab 补全命令和选项。"
+        install.callback = installed
         show.help = "显示当前 shell 的补全脚本，可复制或自行安装。"
         return install, show
 
