@@ -209,6 +209,7 @@ def test_safe_text_and_sheet_names():
 
 def test_export_without_classify_says_what_to_run(tmp_path):
     (tmp_path / "data" / "raw" / "2023").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "2023" / "用地.csv").write_text("地块编码,镇街\n", encoding="utf-8")
     from landaudit.errors import UsageError
 
     with pytest.raises(UsageError, match="landaudit classify"):

@@ -293,6 +293,13 @@ def run_cli(ws: Workspace, *extra: str):
     return result, crashed
 
 
+def expected_exit(ws: Workspace) -> int:
+    """These workspaces hold land files only (and whatever a hostile file yields): ingest exits 1
+    when a whole dataset kind is missing (SPEC §2 rev. 2), 0 otherwise — never anything else."""
+    report = json.loads((ws.processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    return 1 if report["missing_datasets"] else 0
+
+
 # ------------------------------------------------------------------------------ the corpus
 
 @pytest.mark.parametrize("case", params("ingest"))
@@ -309,7 +316,7 @@ def test_hostile_file_cli(tmp_path, case, good_alone):
     ws, names = make_workspace(tmp_path, case)
     result, crashed = run_cli(ws)
     assert not crashed, repr(result.exception)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == expected_exit(ws), result.output
     assert "Traceback" not in result.output
     check_report(ws, case, names, good_alone)
 
@@ -320,7 +327,7 @@ def test_hostile_file_cli_terminal(tmp_path, case, good_alone):
     ws, names = make_workspace(tmp_path, case)
     result, crashed = run_cli(ws, "--log-format", "rich")
     assert not crashed, repr(result.exception)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == expected_exit(ws), result.output
     assert "Traceback" not in result.output
     check_report(ws, case, names, good_alone)
 
@@ -350,7 +357,7 @@ def test_hostile_file_isolated(tmp_path, case, good_alone):
                            text=True, timeout=120)
     assert child.returncode == 0, (child.returncode, child.stderr[-500:])
     status = json.loads(child.stdout.strip().splitlines()[-1])
-    assert status == {"exit": 0, "traceback": False, "exception": None}
+    assert status == {"exit": expected_exit(ws), "traceback": False, "exception": None}
     check_report(ws, case, names, good_alone)
 
 
@@ -517,7 +524,7 @@ def test_cell_text_cannot_forge_log_lines(tmp_path):
     forged = "\x1b]0;owned\x07\x1b[2J12\n2026-01-01T00:00:00 ERROR [ingest] forged"
     (raw / "esc.xlsx").write_bytes(hm.xlsx_bytes([("地块", [hm.LAND_HEADER, [hm.code(1), "陶朱街道", forged, "国有"]])]))
     result, crashed = run_cli(Workspace.at(tmp_path))
-    assert not crashed and result.exit_code == 0
+    assert not crashed and result.exit_code == 1              # land only (SPEC §2 rev. 2)
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert not any(line.startswith("2026-01-01T00:00:00 ERROR") for line in result.output.splitlines())
 

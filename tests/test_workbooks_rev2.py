@@ -30,8 +30,20 @@ LEDGER_HEADER = ["隐患编号", "地块编码", "企业名称", "隐患等级",
 
 
 def cli(root: Path, *args: str) -> str:
+    """The small counties here have no 经信局 file (the workbooks, not 亩均, are under test): export
+    and run write them anyway with --allow-incomplete, and ingest, export and run exit 1 for a year
+    missing a whole dataset kind (SPEC §2 rev. 2, tests/test_guardrails.py)."""
+    import json
+
+    if args[0] in ("export", "run"):
+        args = (*args, "--allow-incomplete")
     result = runner.invoke(app, [*args, "-w", str(root)], catch_exceptions=False)
-    assert result.exit_code == 0, (args, result.output)
+    expected = 0
+    if args[0] in ("ingest", "export", "run") and "--year" in args:
+        report = root / "data" / "processed" / args[args.index("--year") + 1] / "ingest_report.json"
+        if report.is_file() and json.loads(report.read_text("utf-8")).get("missing_datasets"):
+            expected = 1
+    assert result.exit_code == expected, (args, result.output)
     return result.output
 
 
