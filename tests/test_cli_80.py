@@ -171,7 +171,7 @@ def test_sql_csv_has_a_bom_for_excel_to_stdout_and_to_a_file(demo, tmp_path):
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    ("SELECT * FROM parcelz", "SQL 错误：表 parcelz 不存在，您是不是要用 parcels？"),
+    ("SELECT * FROM parcelz", "SQL 错误：表 parcelz 不存在，您是不是要用 parcels？可用的表：enterprise、"),
     ("SELECT * FORM parcels", "SQL 错误：第 15 列附近语法错误（“parcels”处）"),
     ("SELECT nosuch FROM parcels", "SQL 错误：列 nosuch 不存在"),
     ("SELECT * FROM parcels WHERE batch = 3", "不能当作整数"),

@@ -185,7 +185,8 @@ def _run(debug: bool, action, log=None):
     except LandauditError as exc:
         if debug:
             raise
-        _fatal(log, f"错误：{exc}", exc.exit_code)
+        text = str(exc)
+        _fatal(log, text if "错误：" in text[:8] else f"错误：{text}", exc.exit_code)      # "SQL 错误：…" stays
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("已中断。", style="red")
@@ -396,6 +397,11 @@ def classify_cmd(
         with _locked(ws, "landaudit classify", log, lock_wait), log.spinner("正在分类（关联、计算指标、分批）……"):
             result = classify(ws, year=year, scope=scope, as_of=_parse_day(as_of))
         _render_classify(result, log)
+        from landaudit.classify import recorded_ingest
+        from landaudit.run import warn_missing
+
+        # SPEC §2 rev. 2: classify may run on an incomplete year, but says so (export will refuse)
+        warn_missing(recorded_ingest(ws, result.year).get("missing_datasets") or [], log)
 
     _run(debug, action, log)
 

@@ -183,7 +183,7 @@ def table_columns(workspace: Workspace, table: str) -> list[tuple[str, str]]:
     try:
         names = [n for n, _ in _names(con)]
         if table not in names:
-            raise UsageError(f"没有表 {table}{_did_you_mean(table, names)}；可用的表：{'、'.join(names)}")
+            raise UsageError(f"没有表 {table}{_did_you_mean(table, names) or '；'}可用的表：{'、'.join(names)}")
         return con.execute("SELECT column_name, data_type FROM information_schema.columns "
                            "WHERE table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position",
                            [table]).fetchall()
@@ -216,7 +216,7 @@ def chinese_sql_error(exc: Exception, names: list[str]) -> str:
     where = _position(text)
     listed = "、".join(names)
     if m := re.search(r"Table with name (\S+) does not exist", first):
-        return f"SQL 错误：表 {m.group(1)} 不存在{_did_you_mean(m.group(1), names)}；可用的表：{listed}（landaudit sql --tables）"
+        return f"SQL 错误：表 {m.group(1)} 不存在{_did_you_mean(m.group(1), names) or '；'}可用的表：{listed}（landaudit sql --tables）"
     if m := re.search(r'Referenced column "?([^"]+?)"? not found', first):
         candidates = re.findall(r'"([^"]+)"', text.split("Candidate bindings:", 1)[-1]) if "Candidate" in text else []
         hint = f"，您是不是要用 {' 或 '.join(candidates[:3])}？" if candidates else ""

@@ -308,4 +308,4 @@ def sql_rows(console: Console, columns: list[str], types: list[str], rows: list[
 
 def name_list(console: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence]) -> None:
     """`sql --tables` and `sql --columns T`: a plain two- or three-column list."""
-    rows_view(console, headers, rows, title=title, fold=headers[-1:])
+    rows_view(console, headers, rows, title=title, fold=headers[-1:], right=[h for h in headers if h == "列数"])
