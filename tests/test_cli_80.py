@@ -293,3 +293,17 @@ def test_shell_completion_completes_commands_and_choices():
     assert complete("landaudit rep", 1) == ["report"]
     assert complete("landaudit report --format ", 3) == ["table", "json"]
     assert complete("landaudit sql --format ", 3) == ["table", "csv", "json"]
+
+
+def test_sql_free_text_folds_but_codes_and_numbers_never_break(demo):
+    query = ("SELECT parcel_code, area_mu, batch_rule, low_efficiency_reasons FROM parcels "
+             "WHERE batch IS NOT NULL ORDER BY parcel_code")
+    result = invoke("sql", query, "--limit", "5", "-y", "2023", "-w", str(demo))
+    assert result.exit_code == 0
+    assert_fits(result.stdout)
+    assert "┃ parcel_code" in result.stdout                      # still a table: the text columns fold
+    rows = json.loads(invoke("sql", query, "--limit", "5", "-y", "2023", "--format", "json", "-w", str(demo)).stdout)
+    for row in rows:
+        assert row["parcel_code"] in result.stdout
+        for number in re.findall(r"\d+\.\d+", row["low_efficiency_reasons"] and " ".join(row["low_efficiency_reasons"]) or ""):
+            assert number in result.stdout

@@ -66,17 +66,15 @@ def rows_view(console: Console, headers: Sequence[str], rows: Sequence[Sequence]
         console.print(Text.assemble((f"{title}：", "bold"), empty))
         return
     texts = [[_as_text(v) for v in row] for row in rows]
-    natural = [max([cells(h)] + [cells(r[i]) for r in texts]) for i, h in enumerate(headers)]
-    needed = 1 + sum(w + 3 for w in natural)               # borders and padding: "│ x │ y │"
-    squeezed = 1 + sum((min(w, max(FOLD_MIN, cells(h))) if h in fold else w) + 3
-                       for w, h in zip(natural, headers, strict=True))
-    if needed <= console.width or squeezed <= console.width:
+    widths = _column_widths(console.width, headers, texts, fold)
+    if widths is not None:
         table = Table(title=title, title_justify="left", caption=caption)
-        for header in headers:
-            table.add_column(header, justify="right" if header in right else "left",
-                             overflow="fold", no_wrap=header not in fold)
+        for header, width in zip(headers, widths, strict=True):
+            folded = header in fold
+            table.add_column(_wrapped(header, width) if folded else header, width=width if folded else None,
+                             justify="right" if header in right else "left", overflow="fold", no_wrap=not folded)
         for row in texts:
-            table.add_row(*row)
+            table.add_row(*[_wrapped(v, w) if h in fold else v for v, w, h in zip(row, widths, headers, strict=True)])
         console.print(table)
         return
     if title:
@@ -84,14 +82,72 @@ def rows_view(console: Console, headers: Sequence[str], rows: Sequence[Sequence]
     for i, row in enumerate(texts):
         name = block_title(i, row) if block_title else f"第 {i + 1} 行"
         console.print(Text.assemble((f"── {name} ", "bold"), "─" * max(0, min(console.width, 40) - cells(name) - 4)))
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(no_wrap=True, style="dim" if console.color_system else None)
-        grid.add_column(overflow="fold")
+        label_width = max(cells(h) for h in headers) + 2
+        if label_width > console.width // 2:
+            label_width = 0                     # very long names: the value goes below its name
         for header, value in zip(headers, row, strict=True):
-            grid.add_row(header, value)
-        console.print(grid)
+            _pair(console, header, value, label_width)
     if caption:
         console.print(caption)
+
+
+def _unbreakable(text) -> int:
+    """Cells of the longest piece a line may not break: a Latin word, number or code (+2 for a
+    closing punctuation mark carried along with it)."""
+    from landaudit.usage_text import _TOKENS
+
+    plain = text.plain if isinstance(text, Text) else str(text)
+    longest = max((cells(t) for t in _TOKENS.findall(plain) if not t.isspace()), default=0)
+    return longest + 2 if longest > 2 else longest
+
+
+def _column_widths(width: int, headers: Sequence[str], rows: list[list], fold: Sequence[str]) -> list[int] | None:
+    """Content widths that fit `width` with borders, or None (then the rows go vertical). Columns
+    not in `fold` keep their natural width; folding columns shrink, widest first, never below
+    their longest word, number or code."""
+    natural = [max([cells(h)] + [cells(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    room = width - 1 - 3 * len(headers)                  # "│ x │ y │"
+    if sum(natural) <= room:
+        return natural
+    floor = [min(n, max(FOLD_MIN, _unbreakable(h), *(_unbreakable(r[i]) for r in rows))) if h in fold else n
+             for i, (h, n) in enumerate(zip(headers, natural, strict=True))]
+    if sum(floor) > room:
+        return None
+    widths = list(natural)
+    while sum(widths) > room:
+        i = max((j for j in range(len(widths)) if widths[j] > floor[j]), key=lambda j: widths[j])
+        widths[i] -= 1
+    return widths
+
+
+def _wrapped(value, width: int):
+    """Free text broken at spaces and between Chinese characters to `width`, so rich never folds
+    inside a number or a code."""
+    from landaudit.usage_text import cjk_wrap
+
+    if isinstance(value, Text) or not value:
+        return value
+    wrapper = type("Wrapper", (), {"width": width, "initial_indent": "", "subsequent_indent": ""})
+    return "\n".join(cjk_wrap(wrapper, str(value)))
+
+
+def _pair(console: Console, label: str, value, label_width: int) -> None:
+    """`label  value`, the value's wrapped lines aligned under its first (no trailing padding)."""
+    from landaudit.usage_text import cjk_wrap
+
+    plain = value.plain if isinstance(value, Text) else str(value)
+    indent = " " * label_width if label_width else "  "
+    wrapper = type("Wrapper", (), {"width": console.width, "initial_indent": indent, "subsequent_indent": indent})
+    lines = cjk_wrap(wrapper, plain) if plain else [""]
+    style = "dim" if console.color_system else ""
+    if label_width:
+        first = Text.assemble((label, style), " " * (label_width - cells(label)), lines[0][label_width:])
+        console.print(first, soft_wrap=True)
+    else:
+        console.print(Text(label, style=style), soft_wrap=True)
+        console.print(lines[0], soft_wrap=True)
+    for line in lines[1:]:
+        console.print(line, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------- report
