@@ -637,12 +637,11 @@ def _render_track(result) -> None:
         console.print(fates)
         gone = [r for r in result.last_year_open if r["fate"] == "已从台账移除"]
         if gone:
-            listed = Table(title="上年末未整改、现已从台账移除（请核实是否已整改）")
-            for header in ("类别", "问题编号", "企业名称", "地块编码"):
-                listed.add_column(header, overflow="fold")
-            for r in gone[:SHOWN_ROWS]:
-                listed.add_row(*(r[k] or "" for k in ("category", "item_id", "name", "parcel_code")))
-            console.print(listed)
+            render.rows_view(console, ("类别", "问题编号", "企业名称", "地块编码"),
+                             [[r[k] or "" for k in ("category", "item_id", "name", "parcel_code")]
+                              for r in gone[:SHOWN_ROWS]],
+                             title="上年末未整改、现已从台账移除（请核实是否已整改）", fold=("企业名称",),
+                             block_title=lambda i, row: f"{row[0]} {row[1]}")
             if len(gone) > SHOWN_ROWS:
                 console.print(f"……另有 {len(gone) - SHOWN_ROWS:,} 条，见 --format json 的 last_year_open。")
     console.print(f"逾期判断日：{result.as_of}；信访件不计入。")
