@@ -307,3 +307,12 @@ def test_sql_free_text_folds_but_codes_and_numbers_never_break(demo):
         assert row["parcel_code"] in result.stdout
         for number in re.findall(r"\d+\.\d+", row["low_efficiency_reasons"] and " ".join(row["low_efficiency_reasons"]) or ""):
             assert number in result.stdout
+
+
+def test_a_usage_error_in_json_or_plain_log_mode_is_one_log_line():
+    result = invoke("run", "--log-format", "json", "--yaer", "2023")
+    assert result.exit_code == 2
+    (record,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert record["level"] == "error" and record["message"] == "未知选项 --yaer，您是不是要用 --year？"
+    plain = invoke("ingest", "--log-format=plain", "--format", "xml")
+    assert plain.exit_code == 2 and len(plain.stderr.splitlines()) == 1 and " ERROR [usage] " in plain.stderr

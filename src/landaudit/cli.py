@@ -64,8 +64,35 @@ def _localise_usage_errors() -> None:
 
     from landaudit.usage_text import usage_error_text
 
+    import typer.core
+
+    original_parse_args = typer.core.TyperGroup.parse_args
+
+    def parse_args(self, ctx, args):
+        ctx.meta["landaudit.words"] = list(args)            # shared with the subcommand's context
+        return original_parse_args(self, ctx, args)
+
+    typer.core.TyperGroup.parse_args = parse_args
+
+    def log_format(ctx) -> str | None:
+        """--log-format plain|json among the words of the command line (cron): the error is then
+        one log line, like every other fatal error."""
+        words = ctx.meta.get("landaudit.words", []) if ctx is not None else []
+        for i, word in enumerate(words):
+            value = word.split("=", 1)[1] if word.startswith("--log-format=") else (
+                words[i + 1] if word == "--log-format" and i + 1 < len(words) else None)
+            if value in ("plain", "json"):
+                return value
+        return None
+
     def show(self, file=None) -> None:
         file = file or sys.stderr
+        fmt = log_format(self.ctx)
+        if fmt is not None:
+            from landaudit.log import RunLog
+
+            RunLog(fmt).error("usage", usage_error_text(self), exit_code=self.exit_code)
+            return
         if self.ctx is not None:
             echo(self.ctx.get_usage(), file=file)
             echo(f"运行 {self.ctx.command_path} -h 查看帮助。", file=file)
