@@ -226,7 +226,7 @@ def test_config_can_reorder_the_batch_rules(tmp_path):
     head, rules = text.split("[[batch_rules]]", 1)
     blocks = ["[[batch_rules]]" + b for b in rules.split("[[batch_rules]]")]
     last = blocks[-1]
-    tail_start = last.index("# SPEC §8")
+    tail_start = last.index("# 亩均效益综合评价")
     blocks[-1], tail = last[:tail_start], last[tail_start:]
     reordered = head + blocks[1] + blocks[0] + blocks[2] + blocks[3] + tail   # 功能转型 before 关停退出
     (tmp_path / "configs").mkdir()
