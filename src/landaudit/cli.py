@@ -29,6 +29,22 @@ _HELP_WORDS = {
 }
 
 
+_METAVARS = {"<int>": "<整数>", "<str>": "<文字>", "<path>": "<路径>", "<float>": "<数字>", "<bool>": "<是/否>",
+             "<int range>": "<整数>", "<float range>": "<数字>", "<list[path]>": "<路径>",
+             "<list[Path]>": "<路径>", "<list[str]>": "<文字>"}
+
+
+def _number_range(low, high) -> str | None:
+    """typer's "0.0<=x<=1.0" in help, in words."""
+    if low is None and high is None:
+        return None
+    if low is None:
+        return f"不大于 {high}"
+    if high is None:
+        return f"不小于 {low}"
+    return f"{low} 至 {high}"
+
+
 def _localise_help() -> None:
     """SPEC §1: help is Chinese. Typer vendors click without gettext, so its few fixed English
     words (usage prefix, section titles, the --help line) are replaced here, in one place."""
@@ -52,6 +68,14 @@ def _localise_help() -> None:
 
     formatting.HelpFormatter.write_usage = write_usage
     click_core.Command.get_help_option = get_help_option
+    original_display_type = typer.core._TyperParameter.display_type
+
+    def display_type(self, ctx):                 # <int> → <整数>; choices (<table|json>) stay
+        shown = original_display_type(self, ctx)
+        return _METAVARS.get(shown, shown)
+
+    typer.core._TyperParameter.display_type = display_type
+    typer.core.describe_number_range = _number_range
     _localise_wrapping()
     _localise_usage_errors()
     _localise_completion()
@@ -59,12 +83,11 @@ def _localise_help() -> None:
 
 def _localise_usage_errors() -> None:
     """Click's usage errors (unknown option, missing argument, bad value ...) in Chinese, exit 2."""
+    import typer.core
     from typer._click import exceptions
     from typer._click.utils import echo
 
     from landaudit.usage_text import usage_error_text
-
-    import typer.core
 
     original_parse_args = typer.core.TyperGroup.parse_args
 
@@ -724,8 +747,8 @@ def sql_cmd(
 ) -> None:
     """对各年度数据的视图（parcels、land、enterprise、ledger、kpis 等）执行只读 SQL 查询并显示结果；--tables 列出全部表，--columns 表名 列出一个表的列。"""
     def action() -> None:
-        from landaudit.explain import list_tables, run_readonly_sql, table_columns
         from landaudit.errors import UsageError
+        from landaudit.explain import list_tables, run_readonly_sql, table_columns
 
         ws = _workspace(workspace)
         if tables:

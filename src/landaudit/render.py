@@ -211,7 +211,7 @@ def report(console: Console, data: dict) -> None:
         console.print(table)
         targets = [f"{k['name']} {_target_text(k, higher[key])}" for key, k in rows[0]["kpis"].items()
                    if k["target"] is not None]
-        console.print("目标：" + "；".join(targets) + f"（✓ 达标，✗ 未达标）")
+        console.print("目标：" + "；".join(targets) + "（✓ 达标，✗ 未达标）")
     else:
         console.print(Text(title, style="bold"))
         for row in rows:
