@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,7 @@ def _localise_help() -> None:
 
     def write_usage(self, prog, args="", prefix=None):
         args = args.replace("[OPTIONS]", "[选项]").replace("COMMAND [ARGS]...", "命令 [参数]...")
+        args = re.sub(r"\{([^{}\s]+)\}", r"\1", args)          # typer's {地块编码} → 地块编码
         return original_write_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
     def get_help_option(self, ctx):
@@ -727,7 +729,8 @@ SQL_SHOWN_ROWS = 20                      # rows `sql` shows on a screen unless -
 @app.command("sql")
 def sql_cmd(
     query: Annotated[str | None, typer.Argument(
-        help="只读 SQL 查询，如 \"SELECT batch, count(*) FROM parcels GROUP BY 1\"", show_default=False)] = None,
+        help="只读 SQL 查询，如 \"SELECT batch, count(*) FROM parcels GROUP BY 1\"", show_default=False,
+        metavar="查询")] = None,
     workspace: WorkspaceOpt = None,
     year: Annotated[int | None, typer.Option(
         "--year", "-y", help="只查这一年：每个视图只保留 data_year 等于该年的行（默认：全部年度，可在 SQL 中写 "
