@@ -957,7 +957,7 @@ def _print_step(label: str, step: dict, style: str | None = None) -> None:
 
 @app.command("check")
 def check_cmd(
-    files: Annotated[list[Path], typer.Argument(help="要检查的报表文件或文件夹（可以多个）", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="要检查的报表文件或文件夹（可以多个）", metavar="文件", show_default=False)],
     workspace: Annotated[Path | None, typer.Option(
         "--workspace", "-w", help="用这个工作区的配置检查（默认：当前文件夹是工作区时用它的配置，否则用内置默认配置）",
         show_default=False)] = None,
