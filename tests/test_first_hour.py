@@ -27,6 +27,9 @@ def test_demo_refuses_a_raw_folder_with_real_files_and_writes_nothing(tmp_path):
 
 
 def test_demo_may_rewrite_its_own_files_but_not_edited_ones(tmp_path):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    for name in (".gitkeep", "Thumbs.db", "desktop.ini", ".DS_Store"):           # nobody's department file
+        (tmp_path / "data/raw" / name).write_bytes(b"")
     assert invoke(tmp_path, "demo", "--parcels", "30").exit_code == 0
     assert invoke(tmp_path, "demo", "--parcels", "40", "--seed", "7").exit_code == 0   # its own files
     edited = next((tmp_path / "data/raw/2023").rglob("*.xlsx"))

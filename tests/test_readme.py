@@ -47,6 +47,10 @@ def test_every_readme_command_runs_verbatim_after_make_demo(tmp_path):
     root = tmp_path / "clone"
     root.mkdir()
     (root / ".venv").symlink_to(Path(sys.prefix))           # the venv `make` created
+    for keep in (REPO / "data").rglob(".gitkeep"):          # what a clone holds under data/
+        target = root / keep.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(keep.read_bytes())
     commands = [c for c in makefile_recipe("demo") if c.startswith(".venv/bin/landaudit")]
     for block in readme_blocks()[1:]:
         commands += block

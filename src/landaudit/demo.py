@@ -1710,8 +1710,10 @@ def foreign_files(raw_dir: Path) -> list[Path]:
         written = json.loads((raw_dir / DEMO_RECORD).read_text("utf-8"))
     except (OSError, ValueError):
         written = {}
-    foreign = []
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file() and p.name != DEMO_RECORD):
+    from landaudit.workspace import is_department_file
+
+    foreign = []                     # .gitkeep, Thumbs.db, ~$ owner files: no department sent them
+    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file() and is_department_file(p, raw_dir)):
         relative = path.relative_to(raw_dir).as_posix()
         if written.get(relative) != _sha256(path):
             foreign.append(path)
