@@ -26,7 +26,7 @@ demo: $(STAMP)
 	@echo "演示完成：部门报表在 data/raw/，处理结果在 data/processed/<年度>/，治理清单工作簿在 data/exports/2023/："
 	@find data/exports/2023 -maxdepth 1 -name '*.xlsx' -printf '  %p\n'
 	@echo "  data/exports/2023/镇街/（各镇街工作簿）  data/exports/2023/退回/（各部门退回清单）"
-	@echo "接着：source .venv/bin/activate（Windows：.venv\\Scripts\\activate）让 landaudit 命令可用，再试 landaudit status、landaudit report --year 2023"
+	@printf '%s\n' '接着：source .venv/bin/activate（Windows：.venv\Scripts\activate）让 landaudit 命令可用，再试 landaudit status、landaudit report --year 2023'
 
 ## make test: the whole suite; pytest's "no tests collected" (exit 5) is a failure too
 test: $(STAMP)
