@@ -11,7 +11,7 @@ import tomllib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -26,7 +26,12 @@ CONFIG_FILES = ("landaudit.toml", "datasets.toml")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # SPEC §13 rev. 2: config numbers are finite (TOML has inf and nan) and in range
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# A value of a table of numbers (weights, benchmarks): a NaN, zero or negative weight ranks nonsense.
+Positive = Annotated[float, Field(gt=0)]
 
 
 class FieldSpec(Strict):
@@ -158,11 +163,11 @@ class StatusVocabulary(Strict):
 
 
 class IngestSettings(Strict):
-    max_file_mb: float = Field(default=200, gt=0)
-    max_uncompressed_mb: float = Field(default=2000, gt=0)
+    max_file_mb: float = Field(default=200, gt=0, le=1_048_576)
+    max_uncompressed_mb: float = Field(default=2000, gt=0, le=1_048_576)
     header_search_rows: int = Field(default=20, ge=1, le=200)
     max_sheet_cells: int = Field(default=50_000_000, gt=0)
-    isolate_file_mb: float = Field(default=1, ge=0)
+    isolate_file_mb: float = Field(default=1, ge=0, le=1_048_576)
     workers: int = Field(default=2, ge=1, le=16)
     skip_files: list[str] = []
     instruction_sheets: list[str] = []
@@ -205,13 +210,13 @@ PREDICATES = (
 class Rules(Strict):
     """Thresholds of SPEC §6–§7 (defaults from the seed)."""
 
-    low_efficiency_tax_per_mu: float = 5.0
+    low_efficiency_tax_per_mu: float = Field(default=5.0, gt=0)
     scattered_categories: list[str] = ["环保", "安全生产", "消防", "违法建设"]
     scattered_min_severity: Severity = "较大"
     # Deprecated alias of [ingest.statuses] closed: ingest treats these words as closed too.
     closed_statuses: list[str] = ["已整改", "已销号"]
-    collective_min_plot_ratio: float = 1.0
-    old_building_years: int = Field(default=30, ge=0)
+    collective_min_plot_ratio: float = Field(default=1.0, gt=0)
+    old_building_years: int = Field(default=30, ge=1, le=200)
     poor_building_conditions: list[str] = ["差", "C级", "D级"]
     collective_hazard_categories: list[str] = ["环保", "安全生产", "消防"]
     frequent_petition_count: int = Field(default=3, ge=1)
@@ -240,8 +245,8 @@ RatingIndicator = Literal[
 
 
 class RatingGroup(Strict):
-    weights: dict[RatingIndicator, float] = Field(min_length=1)
-    benchmarks: dict[RatingIndicator, float] = {}
+    weights: dict[RatingIndicator, Positive] = Field(min_length=1)
+    benchmarks: dict[RatingIndicator, Positive] = {}
 
 
 class Cutoffs(Strict):
@@ -265,9 +270,9 @@ class Rating(Strict):
 
 
 class KpiTargets(Strict):
-    above_scale_tax_per_mu: float = 25.0
-    va_per_mu_growth: float = 0.08
-    open_major_items: int = 0
+    above_scale_tax_per_mu: float = Field(default=25.0, gt=0)
+    va_per_mu_growth: float = Field(default=0.08, ge=-1, le=10)
+    open_major_items: int = Field(default=0, ge=0)
 
 
 class ExportSettings(Strict):
@@ -318,7 +323,11 @@ def _read_toml(name: str, workspace: Path | None) -> tuple[bytes, str]:
     if workspace is not None:
         path = workspace / "configs" / name
         if path.is_file():
-            return path.read_bytes(), str(path)
+            try:
+                return path.read_bytes(), str(path)
+            except OSError as exc:      # SPEC §2 rev. 2: an unreadable config is exit 2, not 70
+                reason = "没有读取权限" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__)
+                raise ConfigError(str(path), "", f"无法读取（{reason}）：请检查文件权限") from None
     return resources.files("landaudit.defaults").joinpath(name).read_bytes(), f"内置默认 {name}"
 
 
@@ -331,8 +340,12 @@ def _parse(model: type[BaseModel], raw: bytes, source: str) -> BaseModel:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"TOML 语法错误：{_toml_reason(exc, text)}") from None
+    except RecursionError:          # tomllib parses nested arrays/tables recursively (issue 14 item 8)
+        raise ConfigError(source, "", "数组或表嵌套层数过多，无法解析：请检查是否有多余的 [ 或 {") from None
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise ConfigError(source, "", "数组或表嵌套层数过多，无法解析：请检查是否有多余的 [ 或 {") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         key = _key_path(data, err["loc"])
@@ -433,6 +446,7 @@ def _chinese_reason(err: dict) -> str:
         "too_short": "不能为空",
         "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
         "float_parsing": "应为数字", "float_type": "应为数字",
+        "finite_number": "必须是有限的数字（不能是 nan 或 inf）",
         "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
         "string_type": "应为文字（加英文双引号）", "list_type": "应为列表，如 [\"a\", \"b\"]",
         "dict_type": "应为表（[名称] 或 { 键 = 值 }）", "model_type": "应为表（[名称] 或 { 键 = 值 }）",

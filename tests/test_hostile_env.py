@@ -1,0 +1,224 @@
+"""Hostile environments and configs (issue 14 findings 5, 8, 9; SPEC §2 rev. 2, §13 rev. 2): every
+environment or config problem is exit 2 with one Chinese sentence, never exit 70; the lock never
+follows a symlink; config numbers are finite and in range; `landaudit sql` reads only the workspace;
+text from files reaches the terminal without control characters. Cases and figures:
+docs/reliability.md, "Hostile environments"."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from landaudit.cli import app
+from landaudit.config import CONFIG_FILES, default_config_text, load_config
+from landaudit.errors import ConfigError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import write_xlsx  # noqa: E402
+
+runner = CliRunner()
+CODE = "330681001002GB00012"
+LAND = [["地块编码", "镇街", "用地面积（亩）"], [CODE, "陶朱街道", 10], ["330681001002GB00013", "枫桥镇", 20]]
+ENTERPRISE = [["企业名称", "地块编码", "税收（万元）"], ["诸暨某某有限公司", CODE, 300]]
+LEDGER = [["问题编号", "类别", "企业名称", "隐患等级", "整改状态"], ["AQ-1", "安全生产", "诸暨某某有限公司", "一般", "未整改"]]
+FILES = {"自然资源和规划局/用地.xlsx": LAND, "经信局/亩均.xlsx": ENTERPRISE, "应急管理局/台账.xlsx": LEDGER}
+ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def invoke(root: Path | str, *args: str, log: str = "plain"):
+    return runner.invoke(app, [*args, "-w", str(root), "--log-format", log], catch_exceptions=False)
+
+
+def text(result) -> str:
+    return re.sub(r"\s*\n\s*", "", result.output)
+
+
+def one_chinese_sentence(result, code: int = 2) -> str:
+    """Exit `code`, no traceback, no internal error, exactly one ERROR line; returns it."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and "程序内部错误" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.output
+    assert re.search(r"[\u4e00-\u9fff]", errors[0]), errors[0]
+    return errors[0]
+
+
+def write_year(root: Path, year: int = 2023) -> None:
+    for name, rows in FILES.items():
+        write_xlsx(root / "data" / "raw" / str(year) / name, rows)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    (tmp_path / "configs").mkdir()
+    write_year(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def classified(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("classified")
+    (root / "configs").mkdir()
+    write_year(root)
+    result = invoke(root, "run")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def _config_with(root: Path, name: str, old: str, new: str) -> Path:
+    (root / "configs").mkdir(exist_ok=True)
+    for other in CONFIG_FILES:
+        (root / "configs" / other).write_text(default_config_text(other), encoding="utf-8")
+    text_ = default_config_text(name)
+    assert old in text_, old
+    (root / "configs" / name).write_text(text_.replace(old, new, 1), encoding="utf-8")
+    return root
+
+
+# 3. config numbers finite and in range ----------------------------------------------------------------------
+
+NUMBERS = [
+    ("max_file_mb = 200", "max_file_mb = inf", "ingest.max_file_mb", "有限的数字"),
+    ("max_file_mb = 200", "max_file_mb = nan", "ingest.max_file_mb", "有限的数字"),
+    ("max_uncompressed_mb = 2000", "max_uncompressed_mb = inf", "ingest.max_uncompressed_mb", "有限的数字"),
+    ("isolate_file_mb = 1", "isolate_file_mb = -inf", "ingest.isolate_file_mb", "有限的数字"),
+    ("isolate_file_mb = 1", "isolate_file_mb = -1", "ingest.isolate_file_mb", "不能小于 0"),
+    ("workers = 2", "workers = 0", "ingest.workers", "不能小于 1"),
+    ("header_search_rows = 20", "header_search_rows = -3", "ingest.header_search_rows", "不能小于 1"),
+    ("max_sheet_cells = 50_000_000", "max_sheet_cells = 0", "ingest.max_sheet_cells", "必须大于 0"),
+    ("low_efficiency_tax_per_mu = 5.0", "low_efficiency_tax_per_mu = nan", "rules.low_efficiency_tax_per_mu", "有限的数字"),
+    ("low_efficiency_tax_per_mu = 5.0", "low_efficiency_tax_per_mu = -5", "rules.low_efficiency_tax_per_mu", "必须大于 0"),
+    ("low_efficiency_tax_per_mu = 5.0", "low_efficiency_tax_per_mu = 0", "rules.low_efficiency_tax_per_mu", "必须大于 0"),
+    ("low_efficiency_tax_per_mu = 5.0", "low_efficiency_tax_per_mu = inf", "rules.low_efficiency_tax_per_mu", "有限的数字"),
+    ("collective_min_plot_ratio = 1.0", "collective_min_plot_ratio = nan", "rules.collective_min_plot_ratio", "有限的数字"),
+    ("collective_min_plot_ratio = 1.0", "collective_min_plot_ratio = -1.0", "rules.collective_min_plot_ratio", "必须大于 0"),
+    ("old_building_years = 30", "old_building_years = 0", "rules.old_building_years", "不能小于 1"),
+    ("frequent_petition_count = 3", "frequent_petition_count = -1", "rules.frequent_petition_count", "不能小于 1"),
+    ("cutoffs = { A = 0.25,", "cutoffs = { A = nan,", "rating.cutoffs.A", "有限的数字"),
+    ("cutoffs = { A = 0.25,", "cutoffs = { A = -0.25,", "rating.cutoffs.A", "必须大于 0"),
+    ("cap = 1.5", "cap = inf", "rating.cap", "有限的数字"),
+    ("cap = 1.5", "cap = nan", "rating.cap", "有限的数字"),
+    ("cap = 1.5", "cap = 0", "rating.cap", "必须大于 0"),
+    ("tax_per_mu = 40", "tax_per_mu = nan", "rating.above_scale.weights.tax_per_mu", "有限的数字"),
+    ("tax_per_mu = 40", "tax_per_mu = -40", "rating.above_scale.weights.tax_per_mu", "必须大于 0"),
+    ("tax_per_mu = 40", "tax_per_mu = 0", "rating.above_scale.weights.tax_per_mu", "必须大于 0"),
+    ("tax_per_mu = 100", "tax_per_mu = inf", "rating.below_scale.weights.tax_per_mu", "有限的数字"),
+    ("[rating.above_scale.benchmarks]", "[rating.above_scale.benchmarks]\ntax_per_mu = 0",
+     "rating.above_scale.benchmarks.tax_per_mu", "必须大于 0"),
+    ("[rating.above_scale.benchmarks]", "[rating.above_scale.benchmarks]\nva_per_mu = nan",
+     "rating.above_scale.benchmarks.va_per_mu", "有限的数字"),
+    ("above_scale_tax_per_mu = 25.0", "above_scale_tax_per_mu = nan", "kpi_targets.above_scale_tax_per_mu", "有限的数字"),
+    ("above_scale_tax_per_mu = 25.0", "above_scale_tax_per_mu = -25", "kpi_targets.above_scale_tax_per_mu", "必须大于 0"),
+    ("va_per_mu_growth = 0.08", "va_per_mu_growth = inf", "kpi_targets.va_per_mu_growth", "有限的数字"),
+    ("va_per_mu_growth = 0.08", "va_per_mu_growth = -2", "kpi_targets.va_per_mu_growth", "不能小于 -1"),
+    ("open_major_items = 0", "open_major_items = -1", "kpi_targets.open_major_items", "不能小于 0"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "reason"), NUMBERS, ids=[n[1].split("\n")[-1] for n in NUMBERS])
+def test_config_numbers_must_be_finite_and_in_range(tmp_path, old, new, key, reason):
+    root = _config_with(tmp_path, "landaudit.toml", old, new)
+    with pytest.raises(ConfigError) as err:
+        load_config(root)
+    assert key in err.value.key, err.value
+    assert reason in err.value.reason, err.value
+
+
+def test_every_number_of_every_config_model_is_bounded():
+    """No float or int field of any Settings model is left unconstrained (a future key too)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from landaudit import config as cfg
+
+    def numeric(annotation) -> bool:
+        if annotation in (int, float):
+            return True
+        return any(numeric(a) for a in typing.get_args(annotation))
+
+    unchecked = []
+    seen: set[type] = set()
+
+    def visit(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        assert model.model_config.get("allow_inf_nan") is False, model.__name__
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            for arg in (annotation, *typing.get_args(annotation)):
+                for inner in (arg, *typing.get_args(arg)):
+                    if isinstance(inner, type) and issubclass(inner, BaseModel):
+                        visit(inner)
+            if name == "phases":                # years as keys, not a quantity
+                continue
+            bounded = any(type(m).__name__ in ("Gt", "Ge", "Interval") for m in field.metadata)
+            args = typing.get_args(annotation)
+            if args and typing.get_origin(annotation) is dict:
+                value = args[1]
+                bounded = bounded or any(type(m).__name__ in ("Gt", "Ge") for m in getattr(value, "__metadata__", ()))
+                bounded = bounded or any(type(m).__name__ in ("Gt", "Ge") for m in
+                                         getattr(getattr(value, "__metadata__", [None])[0], "metadata", []))
+            if numeric(annotation) and not bounded:
+                unchecked.append(f"{model.__name__}.{name}")
+
+    visit(cfg.Settings)
+    assert unchecked == []
+
+
+def test_infinite_max_file_mb_is_exit_2_naming_the_key(ws):
+    _config_with(ws, "landaudit.toml", "max_file_mb = 200", "max_file_mb = inf")
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert "ingest.max_file_mb" in line and "有限的数字" in line
+
+
+def test_a_nan_threshold_is_exit_2_not_297_low_efficiency_parcels(ws):
+    _config_with(ws, "landaudit.toml", "low_efficiency_tax_per_mu = 5.0", "low_efficiency_tax_per_mu = nan")
+    line = one_chinese_sentence(invoke(ws, "run"))
+    assert "rules.low_efficiency_tax_per_mu" in line
+
+
+def test_a_deeply_nested_toml_is_a_config_error(ws):
+    text_ = default_config_text("landaudit.toml") + "\n[deep]\nx = " + "[" * 5000 + "]" * 5000 + "\n"
+    (ws / "configs" / "landaudit.toml").write_text(text_, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(ws)
+    assert "嵌套" in err.value.reason
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert "landaudit.toml" in line and "嵌套" in line
+
+
+def test_an_unreadable_config_is_exit_2_naming_the_file(ws, monkeypatch):
+    (ws / "configs" / "landaudit.toml").write_text(default_config_text("landaudit.toml"), encoding="utf-8")
+    real = Path.read_bytes
+
+    def refuse(self):
+        if self.name == "landaudit.toml" and "configs" in self.parts:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(ConfigError) as err:
+        load_config(ws)
+    assert "没有读取权限" in err.value.reason
+    line = one_chinese_sentence(invoke(ws, "classify"))
+    assert "landaudit.toml" in line and "没有读取权限" in line
+
+
+@pytest.mark.skipif(ROOT_USER or not hasattr(os, "geteuid"), reason="root reads a chmod 000 file anyway")
+def test_a_chmod_000_config_is_exit_2(ws):
+    path = ws / "configs" / "landaudit.toml"
+    path.write_text(default_config_text("landaudit.toml"), encoding="utf-8")
+    path.chmod(0)
+    try:
+        line = one_chinese_sentence(invoke(ws, "classify"))
+        assert "没有读取权限" in line
+    finally:
+        path.chmod(0o644)
