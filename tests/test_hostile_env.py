@@ -222,3 +222,160 @@ def test_a_chmod_000_config_is_exit_2(ws):
         assert "没有读取权限" in line
     finally:
         path.chmod(0o644)
+
+
+# 1. the lock ---------------------------------------------------------------------------------------------------
+
+def _lock(root: Path) -> Path:
+    return root / "data" / "processed" / ".landaudit.lock"
+
+
+def test_a_lock_that_is_a_symlink_is_never_followed_nor_its_target_truncated(ws, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "precious.txt"
+    outside.write_text("do not truncate me", encoding="utf-8")
+    _lock(ws).parent.mkdir(parents=True)
+    _lock(ws).symlink_to(outside)
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert "符号链接" in line and ".landaudit.lock" in line
+    assert outside.read_text(encoding="utf-8") == "do not truncate me"
+    assert _lock(ws).is_symlink()
+
+
+def test_a_dangling_lock_symlink_creates_nothing_at_its_target(ws, tmp_path_factory):
+    target = tmp_path_factory.mktemp("outside") / "created.txt"
+    _lock(ws).parent.mkdir(parents=True)
+    _lock(ws).symlink_to(target)
+    one_chinese_sentence(invoke(ws, "ingest"))
+    assert not target.exists()
+
+
+def test_the_lock_is_created_with_the_umask_so_a_colleague_can_take_it(ws):
+    old = os.umask(0o002)
+    try:
+        assert invoke(ws, "ingest").exit_code == 0
+    finally:
+        os.umask(old)
+    assert _lock(ws).stat().st_mode & 0o777 == 0o664
+
+
+def test_a_lock_owned_by_another_user_is_exit_2_naming_the_owner(ws, monkeypatch):
+    import pwd
+
+    _lock(ws).parent.mkdir(parents=True)
+    _lock(ws).write_text("", encoding="utf-8")
+    other = next((p for p in pwd.getpwall() if p.pw_uid not in (0, os.getuid())), None)
+    if other is None:
+        pytest.skip("no second user on this machine")
+    if ROOT_USER:
+        os.chown(_lock(ws), other.pw_uid, other.pw_gid)
+    _lock(ws).chmod(0o644)
+    real_open = os.open
+
+    def refuse(path, flags, *args, **kwargs):      # what a non-root user gets from a 0644 file of another
+        if str(path).endswith(".landaudit.lock") and flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert other.pw_name in line and "另一位用户" in line and ".landaudit.lock" in line
+
+
+def test_a_lock_that_is_not_a_regular_file_is_exit_2(ws):
+    _lock(ws).parent.mkdir(parents=True)
+    os.mkfifo(_lock(ws))
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert "不是普通文件" in line
+
+
+def test_disk_full_while_writing_the_lock_note_is_exit_2(ws, monkeypatch):
+    def full(fd, data, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert "磁盘空间不足" in line
+
+
+# 2. environment problems are exit 2 with one Chinese sentence ---------------------------------------------------
+
+def test_a_file_given_as_workspace_is_exit_2(tmp_path):
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    for command in ("ingest", "classify", "run"):
+        line = one_chinese_sentence(invoke(tmp_path / "notes.txt", command))
+        assert "不是文件夹" in line, (command, line)
+    for args in (["report"], ["status"], ["sql", "SELECT 1"], ["explain", CODE], ["track"]):
+        result = runner.invoke(app, [*args, "-w", str(tmp_path / "notes.txt")])
+        assert result.exit_code == 2 and "不是文件夹" in text(result), (args, result.output)
+
+
+def test_read_only_processed_folder_is_exit_2(ws, monkeypatch):
+    import tempfile
+
+    assert invoke(ws, "ingest").exit_code == 0
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir"))
+
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if "processed" in self.parts and not self.exists():
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    for command in ("ingest", "classify", "run"):
+        shutil_rm(ws / "data" / "processed" / ".duckdb_tmp")
+        line = one_chinese_sentence(invoke(ws, command))
+        assert "没有写入权限" in line, (command, line)
+
+
+def shutil_rm(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_any_os_error_of_the_environment_is_exit_2_not_70(ws, monkeypatch):
+    """The safety net in cli._run: an OSError from anywhere (here: reading the raw folder) is the
+    environment, one sentence naming the path."""
+    import landaudit.ingest.pipeline as pipeline
+
+    def broken(folder):
+        raise OSError(errno.EIO, "Input/output error", str(folder))
+
+    monkeypatch.setattr(pipeline, "list_input_files", broken)
+    line = one_chinese_sentence(invoke(ws, "ingest"))
+    assert "data/raw/2023" in line and "读写出错" in line
+
+
+def test_disk_full_in_duckdb_during_classify_is_exit_2(ws, monkeypatch):
+    import duckdb
+
+    assert invoke(ws, "ingest").exit_code == 0
+    real = duckdb.connect
+
+    class Full:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            if sql.lstrip().upper().startswith("CREATE VIEW"):
+                raise duckdb.IOException('IO Error: Could not write file "landaudit.duckdb.wal": No space left on device')
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: Full(real(*a, **k)))
+    line = one_chinese_sentence(invoke(ws, "classify"))
+    assert "磁盘空间不足" in line
+
+
+def test_an_unknown_log_format_is_exit_2_without_a_traceback(ws):
+    result = runner.invoke(app, ["ingest", "-w", str(ws), "--log-format", "xml"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--log-format" in result.output and "xml" in result.output

@@ -250,6 +250,11 @@ def _run(debug: bool, action, log=None):
     except Exception as exc:
         if debug:
             raise
+        from landaudit.errors import environment_problem
+
+        if (problem := environment_problem(exc)) is not None:      # SPEC §2 rev. 2: the machine, exit 2
+            _fatal(log, f"错误：{problem}", problem.exit_code)
+            raise typer.Exit(problem.exit_code) from None
         _fatal(log, f"程序内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行，并把输出发给维护人员。", 70)
         raise typer.Exit(70) from None
 
@@ -264,9 +269,14 @@ def _fatal(log, message: str, exit_code: int) -> None:
 
 
 def _workspace(path: Path | None):
+    from landaudit.errors import UsageError
     from landaudit.workspace import Workspace
 
-    return Workspace.at(path)
+    ws = Workspace.at(path)
+    if ws.root.exists() and not ws.root.is_dir():        # issue 14 item 8: a file given as -w
+        raise UsageError(f"工作区 {ws.root} 不是文件夹（是一个文件）：--workspace/-w 要给出工作区文件夹，"
+                         f"如 -w {ws.root.parent}")
+    return ws
 
 
 def _log(log_format: str, quiet: bool):

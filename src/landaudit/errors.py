@@ -21,19 +21,65 @@ class LockError(LandauditError):
     exit_code = 3
 
 
+def os_reason(exc: OSError, *, writing: bool | None = True) -> str:
+    """An OSError's cause in Chinese (SPEC §2 rev. 2: an environment problem is one sentence)."""
+    import errno
+
+    denied = {True: "没有写入权限", False: "没有读取权限", None: "没有访问权限"}[writing]
+    reasons = {errno.ENOSPC: "磁盘空间不足", errno.EACCES: denied, errno.EPERM: denied,
+               errno.EROFS: "文件系统只读", errno.EDQUOT: "超出磁盘配额",
+               errno.EEXIST: "路径上有一个同名的文件挡住了文件夹", errno.ENOTDIR: "路径上有一个同名的文件挡住了文件夹",
+               errno.EISDIR: "同名的文件夹挡住了文件", errno.ENOENT: "文件夹不存在或已被移走",
+               errno.ENAMETOOLONG: "路径太长（文件夹嵌套过深或名称过长）", errno.ELOOP: "符号链接过多或指向自身",
+               errno.EMFILE: "同时打开的文件过多", errno.ENFILE: "同时打开的文件过多",
+               errno.EIO: "读写出错（磁盘或网络盘故障）", errno.ENOLCK: "文件系统不支持加锁（如某些网络盘）"}
+    return reasons.get(exc.errno, exc.strerror or type(exc).__name__)
+
+
 class OutputError(LandauditError):
     """An output could not be written (disk full, no permission); the previous file is intact."""
 
     def __init__(self, path, exc: OSError):
-        import errno
-
-        reasons = {errno.ENOSPC: "磁盘空间不足", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
-                   errno.EROFS: "文件系统只读", errno.EDQUOT: "超出磁盘配额",
-                   errno.EEXIST: "路径上有一个同名的文件挡住了文件夹", errno.ENOTDIR: "路径上有一个同名的文件挡住了文件夹",
-                   errno.EISDIR: "同名的文件夹挡住了文件", errno.ENOENT: "文件夹不存在或已被移走"}
-        reason = reasons.get(exc.errno, exc.strerror or type(exc).__name__)
+        reason = os_reason(exc)
         self.path = path
         super().__init__(f"无法写入 {path}：{reason}。原有的输出文件未被改动；请腾出空间或修正权限后重新运行。")
+
+
+class LockFileError(LandauditError):
+    """The lock file itself cannot be used (a symlink, another user's, not a file): exit 2, not 3 —
+    no run holds the workspace, the environment is wrong (SPEC §2 rev. 2)."""
+
+    def __init__(self, path, why: str):
+        self.path = path
+        super().__init__(f"无法使用工作区锁 {path}：{why}")
+
+
+class EnvironmentProblem(LandauditError):
+    """An OSError (or DuckDB's I/O error) from anywhere, caught in cli._run: the machine, not the
+    code (SPEC §2 rev. 2: unwritable folder, disk full, unreadable file are exit 2, never 70)."""
+
+    def __init__(self, exc: BaseException):
+        filename = getattr(exc, "filename", None)
+        reason = os_reason(exc, writing=None) if isinstance(exc, OSError) else _duckdb_reason(str(exc))
+        where = f" {filename}" if filename else ""
+        super().__init__(f"无法访问{where}：{reason}。请腾出空间或修正权限后重新运行（加 --debug 可看详情）。")
+
+
+_DUCKDB_IO = (("No space left", "磁盘空间不足"), ("Disk quota", "超出磁盘配额"), ("Permission denied", "没有写入权限"),
+              ("Read-only file system", "文件系统只读"), ("File name too long", "路径太长"))
+
+
+def environment_problem(exc: BaseException) -> EnvironmentProblem | None:
+    """`exc` as an environment problem, or None when it is not one (then it is a bug: exit 70)."""
+    if isinstance(exc, OSError):
+        return EnvironmentProblem(exc)
+    if type(exc).__module__.startswith("duckdb") and any(needle in str(exc) for needle, _ in _DUCKDB_IO):
+        return EnvironmentProblem(exc)
+    return None
+
+
+def _duckdb_reason(message: str) -> str:
+    return next((reason for needle, reason in _DUCKDB_IO if needle in message), message.splitlines()[0])
 
 
 class IncompleteDataError(LandauditError):

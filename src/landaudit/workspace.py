@@ -230,9 +230,9 @@ class WorkspaceLock:
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:      # SPEC §2 rev. 2: a folder or lock of another user is exit 2, not 70
+        except OSError as exc:      # SPEC §2 rev. 2: a folder of another user is exit 2, not 70
             raise OutputError(self.path, exc) from exc
+        fd = self._open()
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -253,11 +253,45 @@ class WorkspaceLock:
             self.on_stale(previous)
         note = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
                 "started": datetime.now().isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(note, ensure_ascii=False).encode(), 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(note, ensure_ascii=False).encode(), 0)
+            os.fsync(fd)
+        except OSError as exc:      # a full disk while writing the holder note: exit 2
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise OutputError(self.path, exc) from exc
         self._fd = fd
         return self
+
+    def _open(self) -> int:
+        """The lock file, never through a symlink (issue 14 item 5: a planted link made the lock
+        truncate its target outside the workspace) and only a regular file. Created with the
+        umask's permissions (0666 & ~umask), not 0600/0644: a colleague's cron run on a shared
+        folder takes the same lock. Every way this fails is exit 2 with one sentence."""
+        import stat
+
+        from landaudit.errors import LockFileError, OutputError, os_reason
+
+        nofollow = getattr(os, "O_NOFOLLOW", 0)
+        if not nofollow and self.path.is_symlink():        # Windows: no O_NOFOLLOW
+            raise LockFileError(self.path, _LOCK_SYMLINK)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | nofollow | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            if self.path.is_symlink():                      # ELOOP (Linux), EMLINK (FreeBSD), ...
+                raise LockFileError(self.path, _LOCK_SYMLINK) from None
+            if isinstance(exc, PermissionError):
+                owner = _owner_of(self.path)
+                if owner is not None:
+                    raise LockFileError(self.path, f"它属于另一位用户 {owner}，本用户没有写入权限：请让 {owner} 删除它"
+                                        f"或让它同组可写（chmod g+w），然后重新运行") from None
+                raise LockFileError(self.path, f"{os_reason(exc)}：请修正 {self.path.parent} 的权限后重新运行") from None
+            raise OutputError(self.path, exc) from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):       # a FIFO or device planted in its place
+            os.close(fd)
+            raise LockFileError(self.path, "它不是普通文件：请删除它后重新运行")
+        return fd
 
     def __exit__(self, *exc) -> None:
         import fcntl
@@ -267,6 +301,25 @@ class WorkspaceLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+_LOCK_SYMLINK = "它是一个符号链接，为安全起见不会跟随（锁文件必须是工作区里的普通文件）：请删除这个链接后重新运行"
+
+
+def _owner_of(path: Path) -> str | None:
+    """The user owning `path` when it is not this process's user (None otherwise or unknown)."""
+    try:
+        uid = os.lstat(path).st_uid
+    except OSError:
+        return None
+    if not hasattr(os, "getuid") or uid == os.getuid():
+        return None
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"UID {uid}"
 
 
 def _read_holder(fd: int) -> dict:
