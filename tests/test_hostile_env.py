@@ -379,3 +379,61 @@ def test_an_unknown_log_format_is_exit_2_without_a_traceback(ws):
     result = runner.invoke(app, ["ingest", "-w", str(ws), "--log-format", "xml"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--log-format" in result.output and "xml" in result.output
+
+
+# 4. landaudit sql reads only the workspace ---------------------------------------------------------------------
+
+OUTSIDE_QUERIES = [
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_blob('/etc/hostname')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM read_text('{root}/configs/../data/processed/../../../outside.txt')",
+    "SELECT * FROM read_parquet('{root}/../elsewhere.parquet')",
+]
+
+
+@pytest.mark.parametrize("query", OUTSIDE_QUERIES)
+def test_sql_cannot_read_files_outside_the_workspace(classified, query):
+    (classified.parent / "outside.txt").write_text("secret", encoding="utf-8")
+    result = runner.invoke(app, ["sql", query.format(root=classified), "-w", str(classified), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert "root:" not in result.output and "secret" not in result.output
+    assert "Traceback" not in result.output
+    # a bare path is not even looked up as a file (replacement scans are off): "table does not exist"
+    assert ("只读取工作区" if "FROM '/" not in query else "不存在") in text(result)
+
+
+@pytest.mark.parametrize("query", ["COPY (SELECT 1) TO '/tmp/landaudit_x.csv'", "ATTACH '/tmp/landaudit_y.db' AS y",
+                                   "INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true"])
+def test_sql_refuses_writes_attach_and_extensions(classified, query):
+    result = runner.invoke(app, ["sql", query, "-w", str(classified)])
+    assert result.exit_code == 2, result.output
+    assert not Path("/tmp/landaudit_x.csv").exists() and not Path("/tmp/landaudit_y.db").exists()
+
+
+def test_sql_still_reads_the_views_and_the_workspace_parquet(classified):
+    result = runner.invoke(app, ["sql", "SELECT count(*) AS n FROM parcels", "-w", str(classified), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"n": 2' in result.output
+    path = classified / "data" / "processed" / "2023" / "parcels.parquet"
+    result = runner.invoke(app, ["sql", f"SELECT count(*) AS n FROM read_parquet('{path}')", "-w", str(classified),
+                                 "--format", "json", "--year", "2023"])
+    assert result.exit_code == 0 and '"n": 2' in result.output, result.output
+    for args in (["--tables"], ["--columns", "parcels"]):
+        assert runner.invoke(app, ["sql", *args, "-w", str(classified)]).exit_code == 0
+
+
+def test_the_read_only_connection_is_confined_and_locked(classified):
+    from landaudit.explain import _open_database
+    from landaudit.workspace import Workspace
+
+    con = _open_database(Workspace.at(classified))
+    try:
+        settings = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN "
+                                    "('enable_external_access', 'lock_configuration', 'allowed_directories')").fetchall())
+    finally:
+        con.close()
+    assert settings["enable_external_access"] == "false" and settings["lock_configuration"] == "true"
+    assert str(classified / "data" / "processed") in settings["allowed_directories"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -143,11 +144,25 @@ def _open_database(workspace: Workspace):
     if not database.is_file():
         raise UsageError(f"找不到 {workspace.relative(database)}：请先运行 landaudit classify")
     try:
-        return duckdb.connect(str(database), read_only=True)
+        con = duckdb.connect(str(database), read_only=True)
     except duckdb.Error as exc:
         if "lock" in str(exc).lower():
             raise UsageError(f"{workspace.relative(database)} 正在被另一个运行（如 landaudit classify）写入：请稍后再查询") from None
         raise UsageError(f"无法打开 {workspace.relative(database)}（{str(exc).splitlines()[0]}）：请重新运行 landaudit classify") from None
+    _confine(con, workspace)
+    return con
+
+
+def _confine(con, workspace: Workspace) -> None:
+    """SPEC §13 rev. 2: `landaudit sql` reads only the workspace's data/processed (where the views'
+    Parquet files are): no other file (read_text('/etc/passwd'), read_csv, glob, COPY, ATTACH), no
+    extension (INSTALL/LOAD), and the configuration is locked so a query cannot undo this."""
+    folder = os.path.join(str(workspace.processed), "")          # trailing separator: that folder only
+    con.execute("SET allowed_directories = ?", [[folder]])
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 def _names(con) -> list[tuple[str, str]]:
@@ -215,6 +230,9 @@ def chinese_sql_error(exc: Exception, names: list[str]) -> str:
     first = text.splitlines()[0] if text else type(exc).__name__
     where = _position(text)
     listed = "、".join(names)
+    if first.startswith("Permission Error") or "disabled by configuration" in first or "configuration has been locked" in first:
+        return ("SQL 错误：landaudit sql 只读取工作区 data/processed 中的数据（parcels、land 等视图，landaudit sql --tables），"
+                f"不能读写其他文件、加载扩展或更改设置（DuckDB：{first.split(': ', 1)[-1]}）")
     if m := re.search(r"Table with name (\S+) does not exist", first):
         return f"SQL 错误：表 {m.group(1)} 不存在{_did_you_mean(m.group(1), names) or '；'}可用的表：{listed}（landaudit sql --tables）"
     if m := re.search(r'Referenced column "?([^"]+?)"? not found', first):
