@@ -437,3 +437,63 @@ def test_the_read_only_connection_is_confined_and_locked(classified):
         con.close()
     assert settings["enable_external_access"] == "false" and settings["lock_configuration"] == "true"
     assert str(classified / "data" / "processed") in settings["allowed_directories"]
+
+
+# 5. control characters never reach the terminal raw -------------------------------------------------------------
+
+HOSTILE_TEXT = "坏\x1b[2J\x1b]0;owned\x07名\r\b\u202etxt.exe\u2066x\u2069\x9b31m\x00"
+RAW = ("\x1b", "\r", "\b", "\x07", "\u202e", "\u2066", "\u2069", "\x9b", "\x00")
+
+
+def test_visible_shows_control_and_bidi_characters_as_escapes():
+    from landaudit.log import visible
+
+    shown = visible(HOSTILE_TEXT + "\n\t", keep_newlines=True)
+    assert not any(c in shown for c in RAW)
+    assert "\\x1b[2J" in shown and "\\u202e" in shown and shown.endswith("\n\t")
+    assert "\n" not in visible("a\nb") and visible("a\nb") == "a\\x0ab"
+    assert visible("诸暨市 陶朱街道（2023）") == "诸暨市 陶朱街道（2023）"
+
+
+def test_file_names_and_cells_with_escapes_never_reach_the_terminal_raw(ws):
+    write_xlsx(ws / "data" / "raw" / "2023" / f"自然资源和规划局/{HOSTILE_TEXT.replace(chr(0), '')}.xlsx",
+               [["地块编码", "镇街", "用地面积（亩）"], ["330681001002GB00099", "陶朱街道\x1b[31m\u202e", "x\x1b[2J"]])
+    for log in ("rich", "plain", "json"):
+        result = invoke(ws, "ingest", log=log)
+        assert result.exit_code == 0, result.output
+        assert not any(c in result.output for c in RAW), (log, repr(result.output[:2000]))
+    result = runner.invoke(app, ["check", str(next((ws / "data/raw/2023/自然资源和规划局").glob("坏*"))), "-w", str(ws)])
+    assert not any(c in result.output for c in RAW), repr(result.output[:2000])
+
+
+def test_a_cell_with_escapes_is_shown_escaped_by_sql_on_a_terminal(ws):
+    write_xlsx(ws / "data" / "raw" / "2023" / "自然资源和规划局/用地.xlsx",
+               [*LAND, ["330681001002GB00014", "陶朱街道", 5, ], ])
+    (ws / "data" / "raw" / "2023" / "经信局/亩均.xlsx").unlink()
+    write_xlsx(ws / "data" / "raw" / "2023" / "经信局/亩均.xlsx",
+               [*ENTERPRISE, ["恶意\x1b[2J\x1b]0;x\x07\u202e公司", "330681001002GB00014", 1]])
+    assert invoke(ws, "run").exit_code == 0
+    result = runner.invoke(app, ["sql", "SELECT name FROM enterprise", "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert "恶意" in result.output and "\\x1b[2J" in result.output
+    assert not any(c in result.output for c in RAW), repr(result.output)
+
+
+def test_an_error_message_with_escapes_is_shown_escaped(tmp_path):
+    hostile = tmp_path / "ws\x1b[2J\u202e"
+    hostile.mkdir()
+    for log in ("rich", "plain", "json"):
+        result = runner.invoke(app, ["ingest", "-w", str(hostile), "--log-format", log])
+        assert result.exit_code == 2, result.output
+        assert not any(c in result.output for c in RAW), (log, repr(result.output))
+    result = runner.invoke(app, ["ingest", "--year", "20\x1b[2J", "-w", str(tmp_path)])
+    assert result.exit_code == 2 and not any(c in result.output for c in RAW), repr(result.output)
+
+
+def test_the_rich_console_itself_keeps_its_own_colours(capsys):
+    from landaudit.render import make_console
+
+    console = make_console()
+    console.print("a\x1bb", style="red")
+    out = capsys.readouterr().out
+    assert "a\\x1bb" in out and "a\x1bb" not in out

@@ -17,20 +17,42 @@ from datetime import datetime
 
 LEVELS = {"info": "INFO", "warning": "WARN", "error": "ERROR"}
 # Cell text reaches log lines (file names, values): control characters and line breaks are shown
-# as \xNN so one cell can never forge a log line or send terminal escapes.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# as \xNN so one cell can never forge a log line or send terminal escapes. The same goes for every
+# console (render.make_console) and fatal message (SPEC §13 rev. 2: text from files reaches the
+# terminal without control characters): C0 and C1 controls, DEL, line/paragraph separators and the
+# BiDi embeddings, overrides and isolates that make "exe.txt" look like "txt.exe".
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_CONTROL_KEEP_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_NOT_JSON_ESCAPED = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI}]")     # json.dumps escapes C0 itself
 
 
-def _visible(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with every control character shown as a visible escape (ESC → \\x1b, U+202E → \\u202e);
+    line breaks and tabs too unless `keep_newlines` (a table cell or a message may span lines)."""
+    return (_CONTROL_KEEP_LINES if keep_newlines else _CONTROL).sub(_escape, text)
+
+
+def json_line(record: object) -> str:
+    """json.dumps with the characters JSON leaves raw (C1, DEL, BiDi) as \\uXXXX: the same value."""
+    text = json.dumps(record, ensure_ascii=False, default=str)
+    return _NOT_JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_visible = visible
 _RICH_STYLE = {"info": "", "warning": "yellow", "error": "red"}
 
 
 class RunLog:
     def __init__(self, fmt: str = "auto", *, quiet: bool = False, console=None):
-        from rich.console import Console
+        from landaudit.render import make_console
 
-        self.console = console or Console(stderr=True, highlight=False, markup=False)
+        self.console = console or make_console(stderr=True)
         if fmt == "auto":
             fmt = "rich" if self.console.is_terminal else "plain"
         if fmt not in ("rich", "plain", "json"):
@@ -51,7 +73,7 @@ class RunLog:
         if self.mode == "json":
             record = {"time": datetime.now().isoformat(timespec="seconds"), "level": level, "stage": stage,
                       "message": message, "counts": counts, "elapsed": elapsed}
-            sys.stderr.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            sys.stderr.write(json_line(record) + "\n")
             sys.stderr.flush()
         elif self.mode == "plain":
             extra = _visible(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -33,7 +33,28 @@ def make_console(*, stderr: bool = False) -> Console:
     width = None
     if "COLUMNS" not in os.environ and not _isatty(stream):
         width = 160          # cron logs and pipes: a sane width without a terminal
-    return Console(stderr=stderr, highlight=False, markup=False, width=width)
+    return SafeConsole(stderr=stderr, highlight=False, markup=False, width=width)
+
+
+class SafeConsole(Console):
+    """A console through which no control character of a file name or cell reaches the terminal
+    (SPEC §13 rev. 2): ESC sequences, \\r, \\b, C1 and BiDi overrides are shown as visible escapes
+    (log.visible); rich's own styles and cursor moves (progress bars) are untouched. Strings are
+    cleaned before layout (render_str: widths stay right); every other segment as it is written."""
+
+    def render_str(self, text: str, **kwargs) -> Text:
+        from landaudit.log import visible
+
+        return super().render_str(visible(text, keep_newlines=True), **kwargs)
+
+    def _render_buffer(self, buffer) -> str:
+        from rich.segment import Segment
+
+        from landaudit.log import visible
+
+        return super()._render_buffer(
+            segment if segment.control else Segment(visible(segment.text, keep_newlines=True), segment.style)
+            for segment in buffer)
 
 
 def _isatty(stream) -> bool:
