@@ -142,7 +142,8 @@ def test_sigkill_during_export_leaves_the_previous_workbook_intact(demo_root):
     proc = subprocess.Popen([str(BIN), "export", "--year", "2023", "--by-township", "-w", str(demo_root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.monotonic() + 60
-    while not list(exports.rglob(".*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
+    # the workbooks are written in the generation folder data/exports/.2023.gen-*/ (issue 14)
+    while not list(exports.parent.rglob(".*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL                          # killed mid-export, not finished
@@ -152,7 +153,7 @@ def test_sigkill_during_export_leaves_the_previous_workbook_intact(demo_root):
     assert openpyxl.load_workbook(book).sheetnames[0] == "汇总"    # complete and readable
     result = cli("export", "--year", "2023", "-w", str(demo_root))   # the next run cleans up
     assert result.returncode == 0
-    assert not list(exports.rglob(".*.tmp"))
+    assert not list(exports.parent.rglob(".*.tmp")) and not list(exports.parent.glob(".*.gen-*"))
 
 
 def test_report_json_equals_the_library_result(demo_root):
@@ -279,3 +280,92 @@ def test_a_deleted_parquet_between_stages_says_what_to_run(tmp_path):
     result = CliRunner().invoke(app, ["export", "--year", "2023", "-w", str(tmp_path)])
     assert result.exit_code == 2
     assert "landaudit classify" in result.output and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- the DuckDB cache on a full disk (issue 14 #6)
+
+def _views(database: Path) -> list[str]:
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return sorted(name for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall())
+    finally:
+        con.close()
+
+
+def _duckdb_leftovers(processed: Path) -> list[str]:
+    return sorted(p.name for p in processed.iterdir() if p.name.endswith((".wal", ".tmp")) or p.name == ".duckdb_tmp")
+
+
+@pytest.fixture
+def classified(tmp_path) -> Workspace:
+    from builders import given, land
+
+    given(tmp_path, [land(1), land(2)])
+    return Workspace.at(tmp_path)
+
+
+@pytest.mark.parametrize("failure", ["checkpoint swallowed", "write raises"])
+def test_a_full_disk_while_rebuilding_the_database_keeps_the_previous_one(classified, monkeypatch, failure):
+    import duckdb
+
+    from landaudit import classify as module
+    from landaudit.errors import OutputError
+
+    database = classified.processed / "landaudit.duckdb"
+    module.rebuild_database(classified)
+    before, views = database.read_bytes(), _views(database)
+    assert "parcels" in views
+    real = module._build_views
+
+    def full_disk(workspace, tmp, names):
+        if failure == "write raises":       # DuckDB's own error for ENOSPC
+            raise duckdb.IOException(f'IO Error: Could not write file "{tmp}": No space left on device')
+        real(workspace, tmp, names)         # what close() leaves when its checkpoint fails: data in the .wal
+        tmp.with_name(tmp.name + ".wal").write_bytes(b"unwritten")
+
+    monkeypatch.setattr(module, "_build_views", full_disk)
+    with pytest.raises(OutputError, match="磁盘空间不足"):
+        module.rebuild_database(classified)
+    assert database.read_bytes() == before and _views(database) == views
+    assert _duckdb_leftovers(classified.processed) == []
+
+
+def test_disk_full_during_classify_is_exit_2_and_keeps_the_database(tmp_path):
+    """A real full disk: a small tmpfs (needs mount rights: root in a container; skipped otherwise)."""
+    import shutil as sh
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        root = mnt / "ws"
+        assert cli("demo", "--parcels", "200", "-w", str(root)).returncode == 0
+        sh.rmtree(root / "data/raw/2022")
+        assert cli("run", "--year", "2023", "--as-of", "2023-12-31", "-w", str(root)).returncode == 0
+        processed = root / "data/processed"
+        database = processed / "landaudit.duckdb"
+        before, views = database.read_bytes(), _views(database)
+        # room for classify's Parquet (each file rounded to pages) but not for a new database
+        outputs = [processed / "2023" / f"{n}.parquet" for n in
+                   ("parcels", "links", "unlinked", "kpis", "ledger_items", "rating_policies")]
+        room = sum((p.stat().st_size // 4096 + 2) * 4096 for p in outputs) + 64 * 1024
+        assert room < len(before)
+        free = sh.disk_usage(mnt).free
+        with (mnt / "filler").open("wb") as filler:
+            filler.truncate(0)
+            filler.write(b"\0" * max(free - room, 0))
+        result = cli("classify", "--year", "2023", "--as-of", "2023-12-31", "-w", str(root))
+        message = result.stdout + result.stderr
+        assert result.returncode == 2, message
+        assert "磁盘空间不足" in message and "Traceback" not in message and "内部错误" not in message
+        assert database.read_bytes() == before and _views(database) == views
+        assert _duckdb_leftovers(processed) == []
+        (mnt / "filler").unlink()
+        assert cli("classify", "--year", "2023", "--as-of", "2023-12-31", "-w", str(root)).returncode == 0
+        assert _views(database) == views and _duckdb_leftovers(processed) == []
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

@@ -7,6 +7,9 @@ ever built from config or data (SPEC §13).
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -18,6 +21,7 @@ import pyarrow as pa
 from landaudit.arrow import without_pandas
 from landaudit.config import PREDICATES, Config, load_config
 from landaudit.errors import DataTestError, UsageError
+from landaudit.publish import generation
 from landaudit.scopes import display_name, resolve_scope
 from landaudit.workspace import Workspace, atomic_write, write_json
 
@@ -278,10 +282,30 @@ def connect(workspace: Workspace | None = None, *, database: str = ":memory:", r
     con.execute("SET memory_limit = '2GB'")     # spills to temp_directory beyond this (1M parcels)
     con.execute("SET threads = 2")
     if workspace is not None and not read_only:
-        spill = workspace.processed / ".duckdb_tmp"
+        spill = workspace.processed / SPILL
         spill.mkdir(parents=True, exist_ok=True)
         con.execute("SET temp_directory = ?", [str(spill)])  # a path, not data: passed as a parameter
     return con
+
+
+DATABASE = "landaudit.duckdb"
+SPILL = ".duckdb_tmp"
+
+
+def _remove_spill(workspace: Workspace) -> None:
+    """DuckDB leaves its spill folder behind (issue 14): remove it once the connection is closed."""
+    shutil.rmtree(workspace.processed / SPILL, ignore_errors=True)
+
+
+def _as_oserror(exc: Exception) -> OSError:
+    """DuckDB's IOException as the OSError it stands for (disk full, no permission): atomic_write
+    turns that into one Chinese sentence, exit 2 (SPEC §2 rev. 2), not an internal error."""
+    text = str(exc)
+    for needle, code in (("No space left", errno.ENOSPC), ("Disk quota", errno.EDQUOT),
+                         ("Permission denied", errno.EACCES), ("Read-only file system", errno.EROFS)):
+        if needle.lower() in text.lower():
+            return OSError(code, os.strerror(code))
+    return OSError(errno.EIO, text)
 
 
 def run_models(con, inputs: dict[str, Path | pa.Table], params: dict[str, pa.Table]) -> None:
@@ -302,27 +326,33 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
     year = workspace.resolve_year(year)
     scope = resolve_scope(config.settings, scope) if scope else default_scope(config, year)
     as_of = as_of or default_as_of(year)
-    inputs = _read_inputs(workspace, year)
-    con = connect(workspace)
-    folder = workspace.processed_year(year)
+    base = getattr(workspace, "base", None) or workspace
     queries = {"parcels": "SELECT * FROM parcels", "kpis": "SELECT * FROM kpis", "unlinked": "SELECT * FROM unlinked",
                "links": _LINKS_SQL, "ledger_items": _ITEMS_SQL, "rating_policies": "SELECT * FROM rating_policies"}
-    try:
-        run_models(con, inputs, _param_tables(config, year, scope, as_of))
-        timings = run_data_tests(con)
-        outputs = {name: workspace.relative(_copy_out(con, sql, folder / f"{name}.parquet"))
-                   for name, sql in queries.items()}
-    finally:
-        con.close()
-    scope_name = display_name(config.settings, scope)
-    record = {"year": year, "scope": scope, "scope_name": scope_name, "as_of": as_of.isoformat(),
-              "classified_at": datetime.now().astimezone().isoformat(timespec="microseconds"),
-              # the ingest these results come from: export refuses them after a newer one (issue 13)
-              "ingested_at": recorded_ingest(workspace, year).get("ingested_at"),
-              "data_tests": timings}
-    outputs["record"] = workspace.relative(write_json(folder / "classify.json", record))
-    outputs["database"] = workspace.relative(rebuild_database(workspace))
-    return ClassifyResult(year, scope, as_of, folder, outputs, scope_name)
+    # issue 14: the year's outputs are written into a generation folder and published together
+    with generation(workspace, year, exports=False) as staged:
+        inputs = _read_inputs(staged, year)
+        folder = staged.processed_year(year)
+        con = connect(workspace)
+        try:
+            run_models(con, inputs, _param_tables(config, year, scope, as_of))
+            timings = run_data_tests(con)
+            outputs = {name: staged.relative(_copy_out(con, sql, folder / f"{name}.parquet"))
+                       for name, sql in queries.items()}
+        finally:
+            con.close()
+            _remove_spill(workspace)
+        scope_name = display_name(config.settings, scope)
+        record = {"year": year, "scope": scope, "scope_name": scope_name, "as_of": as_of.isoformat(),
+                  "classified_at": datetime.now().astimezone().isoformat(timespec="microseconds"),
+                  # the ingest these results come from: export refuses them after a newer one (issue 13)
+                  "ingested_at": recorded_ingest(staged, year).get("ingested_at"),
+                  "data_tests": timings}
+        outputs["record"] = staged.relative(write_json(folder / "classify.json", record))
+        outputs["database"] = workspace.relative(base.processed / DATABASE)
+        staged.after_publish(lambda: rebuild_database(base))     # views over the published folders
+    return ClassifyResult(year, scope, as_of, folder if staged.folders else base.processed_year(year),
+                          outputs, scope_name)
 
 
 # Derived booleans of `parcels` are true or false, never null (SPEC §6 rev. 2); these raw register
@@ -368,9 +398,14 @@ def run_data_tests(con) -> dict[str, float]:
 def _copy_out(con, sql: str, path: Path) -> Path:
     """DuckDB writes the Parquet itself, streaming (memory at 1M parcels), to a temporary name.
     The path is the workspace's own, quoted; never data."""
+    import duckdb
+
     def write(tmp: Path) -> None:
         quoted = str(tmp).replace("'", "''")
-        con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+        try:
+            con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+        except duckdb.IOException as exc:
+            raise _as_oserror(exc) from exc
 
     return atomic_write(path, write)
 
@@ -397,24 +432,53 @@ ORDER BY i.source_file, i.source_sheet, i.source_row
 
 
 def rebuild_database(workspace: Workspace) -> Path:
-    """data/processed/landaudit.duckdb: views over every year's Parquet (a cache; Parquet is the record)."""
-    target = workspace.processed / "landaudit.duckdb"
+    """data/processed/landaudit.duckdb: views over every year's Parquet (a cache; Parquet is the record).
+    Built under a temporary name, checkpointed, checked and renamed: a full disk leaves the previous
+    database and no `.wal` (issue 14: DuckDB's close swallowed the failed checkpoint, and an empty
+    database replaced the good one, exit 0)."""
+    import duckdb
+
+    target = workspace.processed / DATABASE
     names = ("land", "enterprise", "ledger", "rejects", "quality", *OUTPUTS)
 
     def build(tmp: Path) -> None:
         tmp.unlink(missing_ok=True)
-        con = connect(None, database=str(tmp))
         try:
-            for name in names:
-                files = sorted(workspace.processed.glob(f"[0-9][0-9][0-9][0-9]/{name}.parquet"))
-                if not files:
-                    continue
-                listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-                con.execute(
-                    f"CREATE VIEW {name} AS SELECT CAST(regexp_extract(filename, '(\\d{{4}})/[^/]+$', 1) AS INTEGER)"
-                    f" AS data_year, * EXCLUDE (filename) FROM read_parquet([{listed}], union_by_name = true, filename = true)"
-                )
+            _build_views(workspace, tmp, names)
+            if _beside(tmp, ".wal").exists():      # the checkpoint did not reach the file
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            check = duckdb.connect(str(tmp), read_only=True)
+            try:
+                check.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone()
+            finally:
+                check.close()
+        except duckdb.Error as exc:
+            raise _as_oserror(exc) from exc
         finally:
-            con.close()
+            _beside(tmp, ".wal").unlink(missing_ok=True)
+            shutil.rmtree(_beside(tmp, ".tmp"), ignore_errors=True)
 
     return atomic_write(target, build)
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    """DuckDB's companions of a database file: `x.wal`, the spill folder `x.tmp`."""
+    return path.with_name(path.name + suffix)
+
+
+def _build_views(workspace: Workspace, tmp: Path, names: tuple[str, ...]) -> None:
+    """The views, one per output name over every year's file, checkpointed into `tmp`."""
+    con = connect(None, database=str(tmp))
+    try:
+        for name in names:
+            files = sorted(workspace.processed.glob(f"[0-9][0-9][0-9][0-9]/{name}.parquet"))
+            if not files:
+                continue
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT CAST(regexp_extract(filename, '(\\d{{4}})/[^/]+$', 1) AS INTEGER)"
+                f" AS data_year, * EXCLUDE (filename) FROM read_parquet([{listed}], union_by_name = true, filename = true)"
+            )
+        con.execute("CHECKPOINT")         # raises on a full disk; close() would swallow it
+    finally:
+        con.close()

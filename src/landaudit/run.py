@@ -3,8 +3,8 @@ workspace lock, ending with data/processed/<year>/run_manifest.json."""
 
 from __future__ import annotations
 
-import hashlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +12,14 @@ from pathlib import Path
 from landaudit import __version__
 from landaudit.config import load_config
 from landaudit.log import RunLog
+from landaudit.publish import (
+    MANIFEST,
+    StagedWorkspace,
+    file_entry,
+    generation,
+    output_files,
+    recover,
+)
 from landaudit.workspace import Workspace, WorkspaceLock, remove_stale_temporaries, write_json
 
 
@@ -40,16 +48,17 @@ def locked(workspace: Workspace, command: str, log: RunLog, wait: float = 0.0) -
 
 
 def prepare(workspace: Workspace, log: RunLog) -> None:
-    """Under the lock: remove temporary files a killed run left behind."""
+    """Under the lock: finish or roll back the publish of a killed run (issue 14: completed from its
+    journal when it had committed, its generation folders deleted when not), then remove temporary
+    files it left behind."""
+    completed, discarded = recover(workspace)
     removed = remove_stale_temporaries(workspace.processed) + remove_stale_temporaries(workspace.exports)
+    if completed:
+        log.warning("lock", "上次运行在发布结果时中断：已按其记录完成发布（各年度文件夹为同一次运行的完整结果）")
+    if discarded:
+        log.warning("lock", f"已删除上次中断的运行未发布的 {discarded} 个输出文件夹：原有结果保持不变")
     if removed:
         log.warning("lock", f"已清理上次中断留下的 {removed} 个临时文件")
-
-
-def _file_entry(workspace: Workspace, path: Path) -> dict:
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    return {"path": workspace.relative(path), "sha256": digest, "bytes": path.stat().st_size}
 
 
 def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: str | None = None,
@@ -63,8 +72,11 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
     year = workspace.resolve_year(year, processed_ok=False)        # run reads the raw folder
     started = datetime.now().isoformat(timespec="seconds")
     timings: dict[str, float] = {}
-    with locked(workspace, f"landaudit run --year {year}", log, lock_wait):
-        prepare(workspace, log)
+    with locked(workspace, f"landaudit run --year {year}", log, lock_wait), \
+            _published(workspace, log, year) as staged:
+        # issue 14: every stage writes into the year's generation folders; run_manifest.json is
+        # written last and the folders are published together when the block ends
+        workspace = staged
         begun = time.monotonic()
         with log.stage("ingest", f"读取 {year} 年部门报表") as counts, log.progress("读取") as progress:
             ingested = ingest(workspace, year=year, encoding=encoding, config=config, progress=progress)
@@ -95,7 +107,17 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
         timings = {k: round(v, 3) for k, v in timings.items()} | {"total": round(sum(timings.values()), 3)}
         manifest = write_manifest(workspace, config=config, year=year, started=started, ingested=ingested,
                                   classified=classified, exported=exported, timings=timings)
+        manifest = staged.final(manifest)
+    classified.folder = staged.processed_year(year)          # published: the year's own folder again
     return RunResult(year, ingested, classified, exported, timings, manifest, ingested.missing_datasets)
+
+
+@contextmanager
+def _published(workspace: Workspace, log: RunLog, year: int):
+    """prepare() under the lock, then the year's generation (publish.generation)."""
+    prepare(workspace, log)
+    with generation(workspace, year) as staged:
+        yield staged
 
 
 KEPT_WORKBOOKS = ("{year} 年的数据不完整，未导出：原有的治理清单工作簿保持不变。补齐报表后重新运行 "
@@ -129,9 +151,6 @@ def write_manifest(workspace: Workspace, *, config, year: int, started: str, ing
                                "rows_accepted": entry.rows_accepted, "rows_rejected": entry.rows_rejected,
                                "rows_skipped": entry.rows_skipped, "error": entry.error["code"] if entry.error else None})
     folder = workspace.processed_year(year)
-    outputs = sorted(folder.glob("*.parquet")) + [folder / "ingest_report.json"]
-    if exported is not None:
-        outputs += [*exported.workbooks, *exported.township_workbooks, *exported.sendback]
     manifest = {
         "version": __version__,
         "year": year,
@@ -145,7 +164,11 @@ def write_manifest(workspace: Workspace, *, config, year: int, started: str, ing
         "totals": {k: v for k, v in ingested.totals.items()},
         "missing_datasets": [m["dataset"] for m in ingested.missing_datasets],
         "exported": exported is not None,
-        "outputs": [_file_entry(workspace, p) for p in outputs if p.is_file()],
+        # every file of the two year folders as they are published (publish.output_files)
+        "outputs": [file_entry(workspace, p) for p in output_files(workspace, year)],
         "timings_seconds": timings,
     }
-    return write_json(folder / "run_manifest.json", manifest)
+    path = write_json(folder / MANIFEST, manifest)
+    if isinstance(workspace, StagedWorkspace):
+        workspace.state["manifest_written"] = True
+    return path

@@ -44,6 +44,9 @@ class Workspace:
     def processed_year(self, year: int) -> Path:
         return self.processed / str(year)
 
+    def exports_year(self, year: int) -> Path:
+        return self.exports / str(year)
+
     def years(self) -> list[int]:
         """Every data/raw/<year> folder, empty or not."""
         if not self.raw.is_dir():
@@ -331,12 +334,20 @@ def _read_holder(fd: int) -> dict:
 
 
 def remove_stale_temporaries(folder: Path) -> int:
-    """Temporary files of atomic_write left by a killed run (call while holding the lock)."""
+    """Temporary files of atomic_write left by a killed run (call while holding the lock), with
+    what DuckDB keeps beside a database being built (`.x.tmp.wal`, the `.x.tmp.tmp` spill folder)
+    and classify's spill folder `.duckdb_tmp` (issue 14: DuckDB temp files survived cleanup)."""
     removed = 0
     if folder.is_dir():
-        for tmp in folder.rglob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
-            removed += 1
+        leftovers = {*folder.rglob(".*.tmp"), *folder.rglob(".*.tmp.wal"), *folder.glob(".duckdb_tmp")}
+        for tmp in sorted(leftovers, key=lambda p: len(p.parts), reverse=True):
+            if tmp.is_dir() and not tmp.is_symlink():
+                empty = not any(tmp.iterdir())
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed += not empty            # an empty spill folder is no trace of a killed run
+            else:
+                tmp.unlink(missing_ok=True)
+                removed += 1
     return removed
 
 

@@ -25,6 +25,7 @@ from landaudit.export.lists import (
 )
 from landaudit.export.summary import write_summary
 from landaudit.export.workbook import ListWorkbook
+from landaudit.publish import final_path, generation
 from landaudit.scopes import display_name, resolve_scope
 from landaudit.workspace import Workspace, atomic_write, refuse_open_workbooks, replace_folder
 
@@ -326,46 +327,52 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     missing = recorded_ingest(workspace, year).get("missing_datasets") or []
     if missing and not allow_incomplete:
         raise IncompleteDataError(year, missing)
-    classify_at(workspace, year, as_of, config=config)
-    if (stale := stale_classification(workspace, year)) is not None:
-        raise StaleClassifyError(year, *stale)
-    data = load_export_data(workspace, year)
-    every = {p.township for p in data.parcels}
-    # default: the scope the year was classified for (if still configured), else the phase table's
-    recorded = recorded_run(workspace, year).get("scope")
-    if scope:
-        scope = resolve_scope(config.settings, scope, every)
-    elif recorded in config.settings.scopes or recorded in every:
-        scope = recorded
-    else:
-        scope = default_scope(config, year)
-    name = display_name(config.settings, scope)
-    # workbooks name scopes in Chinese (SPEC §12 rev. 2): 汇总 finds its KPI row by that name
-    data.kpis = [{**k, "scope": display_name(config.settings, k["scope"])} for k in data.kpis]
-    data.progress = _track_items(workspace, year, data, config)
-    towns = scope_townships(data, config, scope)
-    folder = workspace.exports / str(year)
-    main = folder / f"治理清单_{safe_file_stem(name)}.xlsx"
-    all_verify = scope in config.settings.scopes and not config.settings.scopes[scope]
-    legacy = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"      # the English-named file of earlier versions
-    # every file this export replaces or removes (the two folders are replaced as a whole)
-    replaced = [main, legacy] + [p for sub in ("镇街", "退回") if (folder / sub).is_dir()
-                                 for p in sorted((folder / sub).iterdir()) if not p.name.startswith((".", "~$"))]
-    refuse_open_workbooks(replaced, workspace)
-    counts = write_workbook(main, data, config, name, towns, all_verify=all_verify, max_rows=max_rows)
-    if legacy != main:
-        try:
-            legacy.unlink(missing_ok=True)
-        except OSError as exc:
-            raise OutputError(legacy, exc) from exc
+    # issue 14: every workbook (and a new classification at another as-of date) is written into
+    # generation folders and published together with the year's processed folder
+    with generation(workspace, year) as staged:
+        classify_at(staged, year, as_of, config=config)
+        if (stale := stale_classification(staged, year)) is not None:
+            raise StaleClassifyError(year, *stale)
+        data = load_export_data(staged, year)
+        every = {p.township for p in data.parcels}
+        # default: the scope the year was classified for (if still configured), else the phase table's
+        recorded = recorded_run(staged, year).get("scope")
+        if scope:
+            scope = resolve_scope(config.settings, scope, every)
+        elif recorded in config.settings.scopes or recorded in every:
+            scope = recorded
+        else:
+            scope = default_scope(config, year)
+        name = display_name(config.settings, scope)
+        # workbooks name scopes in Chinese (SPEC §12 rev. 2): 汇总 finds its KPI row by that name
+        data.kpis = [{**k, "scope": display_name(config.settings, k["scope"])} for k in data.kpis]
+        data.progress = _track_items(staged, year, data, config)
+        towns = scope_townships(data, config, scope)
+        folder = staged.exports_year(year)
+        main = folder / f"治理清单_{safe_file_stem(name)}.xlsx"
+        all_verify = scope in config.settings.scopes and not config.settings.scopes[scope]
+        legacy = folder / f"治理清单_{safe_file_stem(scope)}.xlsx"      # the English-named file of earlier versions
+        # every file this export replaces or removes (the two folders are replaced as a whole)
+        replaced = [main, legacy] + [p for sub in ("镇街", "退回") if (folder / sub).is_dir()
+                                     for p in sorted((folder / sub).iterdir()) if not p.name.startswith((".", "~$"))]
+        # office programs' lock files are beside the published workbooks, not the generation's links
+        refuse_open_workbooks([final_path(staged, p) for p in replaced], workspace)
+        counts = write_workbook(main, data, config, name, towns, all_verify=all_verify, max_rows=max_rows)
+        if legacy != main:
+            try:
+                legacy.unlink(missing_ok=True)
+            except OSError as exc:
+                raise OutputError(legacy, exc) from exc
 
-    def township_workbooks(staging: Path) -> list[Path]:
-        stems = file_stems(towns & every)
-        for town, stem in sorted(stems.items()):
-            write_workbook(staging / f"{stem}.xlsx", data, config, town, {town}, all_verify=False, max_rows=max_rows)
-        return [staging / f"{stem}.xlsx" for _, stem in sorted(stems.items())]
+        def township_workbooks(staging: Path) -> list[Path]:
+            stems = file_stems(towns & every)
+            for town, stem in sorted(stems.items()):
+                write_workbook(staging / f"{stem}.xlsx", data, config, town, {town}, all_verify=False, max_rows=max_rows)
+            return [staging / f"{stem}.xlsx" for _, stem in sorted(stems.items())]
 
-    # without --by-township the folder goes too: workbooks of an earlier export would disagree
-    township_books = replace_folder(folder / "镇街", township_workbooks if by_township else lambda _: [])
-    sendback = replace_folder(folder / "退回", lambda staging: write_sendback(data, config, staging))
-    return ExportResult(year, scope, [main], township_books, sendback, counts, name, missing_datasets=missing)
+        # without --by-township the folder goes too: workbooks of an earlier export would disagree
+        township_books = replace_folder(folder / "镇街", township_workbooks if by_township else lambda _: [])
+        sendback = replace_folder(folder / "退回", lambda staging: write_sendback(data, config, staging))
+        final = [final_path(staged, p) for p in [main, *township_books, *sendback]]
+    return ExportResult(year, scope, final[:1], final[1:1 + len(township_books)], final[1 + len(township_books):],
+                        counts, name, missing_datasets=missing)

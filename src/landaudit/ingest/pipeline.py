@@ -376,15 +376,19 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
         if not entry.error:
             entry.warnings = warnings[(entry.path, entry.sheet)]
 
-    outputs = _write_outputs(workspace, year, tables, findings)
+    from landaudit.publish import generation
     from landaudit.track import list_snapshots, write_snapshot
 
-    write_snapshot(workspace, year, tables["ledger"])                  # SPEC §11: dated ledger statuses
-    outputs["snapshot"] = workspace.relative(list_snapshots(workspace, year)[-1])
-    result = IngestResult(year, entries, findings, tables, outputs, digests,
-                          missing_datasets=missing_datasets(entries, {n: t.num_rows for n, t in tables.items()}, config),
-                          ingested_at=datetime.now().astimezone().isoformat(timespec="microseconds"))
-    write_json(workspace.processed_year(year) / "ingest_report.json", result.report())
+    # issue 14: the year's outputs are written into a generation folder and published together
+    with generation(workspace, year, exports=False) as staged:
+        outputs = _write_outputs(staged, year, tables, findings)
+        write_snapshot(staged, year, tables["ledger"])                  # SPEC §11: dated ledger statuses
+        outputs["snapshot"] = staged.relative(list_snapshots(staged, year)[-1])
+        result = IngestResult(year, entries, findings, tables, outputs, digests,
+                              missing_datasets=missing_datasets(entries, {n: t.num_rows for n, t in tables.items()},
+                                                                config),
+                              ingested_at=datetime.now().astimezone().isoformat(timespec="microseconds"))
+        write_json(staged.processed_year(year) / "ingest_report.json", result.report())
     return result
 
 
