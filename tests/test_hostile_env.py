@@ -314,8 +314,14 @@ def test_read_only_processed_folder_is_exit_2(ws, monkeypatch):
 
     assert invoke(ws, "ingest").exit_code == 0
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir"))
+    real = {"mkstemp": tempfile.mkstemp, "mkdtemp": tempfile.mkdtemp}
+
+    def refusing(name):
+        def refuse(*args, **kwargs):          # only inside data/processed (multiprocessing uses /tmp)
+            if "processed" in str(kwargs.get("dir", "")):
+                raise PermissionError(errno.EACCES, "Permission denied", str(kwargs["dir"]))
+            return real[name](*args, **kwargs)
+        return refuse
 
     real_mkdir = Path.mkdir
 
@@ -324,8 +330,8 @@ def test_read_only_processed_folder_is_exit_2(ws, monkeypatch):
             raise PermissionError(errno.EACCES, "Permission denied", str(self))
         return real_mkdir(self, *args, **kwargs)
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refusing("mkstemp"))
+    monkeypatch.setattr(tempfile, "mkdtemp", refusing("mkdtemp"))
     monkeypatch.setattr(Path, "mkdir", mkdir)
     for command in ("ingest", "classify", "run"):
         shutil_rm(ws / "data" / "processed" / ".duckdb_tmp")
@@ -497,3 +503,151 @@ def test_the_rich_console_itself_keeps_its_own_colours(capsys):
     console.print("a\x1bb", style="red")
     out = capsys.readouterr().out
     assert "a\\x1bb" in out and "a\x1bb" not in out
+
+
+# 4. misleading results: an unreadable raw file is not "corrupt" ---------------------------------------------------
+
+def _refuse_reading(monkeypatch, name: str) -> None:
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == name:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+def test_a_raw_file_without_read_permission_is_reported_as_unreadable_not_corrupt(ws, monkeypatch):
+    import json
+
+    import pyarrow.parquet as pq
+
+    # a CSV: read in this process, where the refusal is injected (workbooks go to a worker process)
+    (ws / "data/raw/2023/经信局/锁住的.csv").write_text("企业名称,地块编码,税收（万元）\n某公司,330681001002GB00012,1\n",
+                                                    encoding="utf-8")
+    _refuse_reading(monkeypatch, "锁住的.csv")
+    result = invoke(ws, "ingest")
+    assert result.exit_code == 0, result.output
+    report = json.loads((ws / "data/processed/2023/ingest_report.json").read_text(encoding="utf-8"))
+    entry = next(f for f in report["files"] if f["path"].endswith("锁住的.csv"))
+    assert entry["error"] == {"code": "file_unreadable", "message": "无法打开文件（没有读取权限）：请检查文件权限"}
+    rejects = pq.read_table(ws / "data/processed/2023/rejects.parquet").to_pylist()
+    line = next(r for r in rejects if r["file"].endswith("锁住的.csv"))
+    assert line["level"] == "error" and line["reason_code"] == "file_unreadable"
+    assert "请重新导出" not in result.output and "损坏" not in result.output
+    others = {f["path"]: f.get("rows_accepted") for f in report["files"] if not f["path"].endswith("锁住的.csv")}
+    assert sorted(others.values()) == [1, 1, 2]
+
+
+@pytest.mark.skipif(ROOT_USER or not hasattr(os, "geteuid"), reason="root reads a chmod 000 file anyway")
+def test_a_chmod_000_raw_file_is_unreadable_not_corrupt(ws):
+    import json
+
+    path = write_xlsx(ws / "data/raw/2023/经信局/锁住的.xlsx", ENTERPRISE)
+    path.chmod(0)
+    try:
+        assert invoke(ws, "ingest").exit_code == 0
+    finally:
+        path.chmod(0o644)
+    report = json.loads((ws / "data/processed/2023/ingest_report.json").read_text(encoding="utf-8"))
+    entry = next(f for f in report["files"] if f["path"].endswith("锁住的.xlsx"))
+    assert entry["error"]["code"] == "file_unreadable"
+
+
+# 2. names and folders the file system allows but Python chokes on ----------------------------------------------
+
+@pytest.mark.skipif(sys.platform != "linux", reason="byte file names are a Linux/ext4 thing")
+def test_a_raw_file_name_that_is_not_utf8_is_read_and_shown_with_replacement_characters(ws):
+    import json
+
+    import pyarrow.parquet as pq
+
+    folder = os.fsencode(ws / "data/raw/2023/经信局")
+    source = ws / "data/raw/2023/经信局/亩均.xlsx"
+    os.rename(source, os.path.join(folder, b"\xff\xfe\xe4\xba\xa9.xlsx"))     # GBK-ish junk + 亩
+    with open(os.path.join(os.fsencode(ws / "data/raw/2023/自然资源和规划局"), b"\xb5\xd8\xbf\xe9.csv"), "w",
+              encoding="utf-8") as handle:                                      # 地块 in GBK bytes
+        handle.write("地块编码,镇街,用地面积（亩）\n330681001002GB00050,陶朱街道,7\n")
+    for log in ("plain", "rich", "json"):
+        result = invoke(ws, "run", log=log)
+        assert result.exit_code == 0, result.output
+        assert "程序内部错误" not in result.output
+    report = json.loads((ws / "data/processed/2023/ingest_report.json").read_text(encoding="utf-8"))
+    paths = {f["path"]: f for f in report["files"]}
+    assert paths["data/raw/2023/经信局/\ufffd\ufffd\u4ea9.xlsx"]["rows_accepted"] == 1
+    csv_entry = next(f for p, f in paths.items() if p.endswith(".csv"))
+    assert csv_entry["rows_accepted"] == 1 and "\ufffd" in csv_entry["path"]
+    land = pq.read_table(ws / "data/processed/2023/land.parquet").to_pylist()
+    assert any(r["parcel_code"] == "330681001002GB00050" for r in land)
+    status = runner.invoke(app, ["status", "-w", str(ws)])
+    assert status.exit_code in (0, 1) and "程序内部错误" not in status.output, status.output
+
+
+def _nest(root: Path, depth: int, name: bytes = b"d") -> Path:
+    """`depth` folders below `root` (made relative to an fd: a path this long is not mkdir'able in one go)."""
+    top = os.open(root, os.O_RDONLY)
+    current = top
+    for _ in range(depth):
+        os.mkdir(name, dir_fd=current)
+        deeper = os.open(name, os.O_RDONLY, dir_fd=current)
+        if current != top:
+            os.close(current)
+        current = deeper
+    with open(os.open("深.csv", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=current), "w", encoding="utf-8") as handle:
+        handle.write("地块编码,镇街,用地面积（亩）\n330681001002GB00060,陶朱街道,3\n")
+    os.close(current)
+    os.close(top)
+    return root
+
+
+def _unnest(root: Path, depth: int, name: bytes = b"d") -> None:
+    """Remove what _nest made, bottom up (shutil.rmtree recurses, so pytest's clean-up cannot)."""
+    fds = [os.open(root, os.O_RDONLY)]
+    for _ in range(depth):
+        fds.append(os.open(name, os.O_RDONLY, dir_fd=fds[-1]))
+    os.unlink("深.csv", dir_fd=fds[-1])
+    for level in range(depth, 0, -1):
+        os.close(fds[level])
+        os.rmdir(name, dir_fd=fds[level - 1])
+    os.close(fds[0])
+
+
+@pytest.fixture
+def nested(ws):
+    made = []
+
+    def nest(depth: int, name: bytes = b"d") -> None:
+        _nest(ws / "data/raw/2023", depth, name)
+        made.append((depth, name))
+
+    yield nest
+    for depth, name in made:
+        _unnest(ws / "data/raw/2023", depth, name)
+
+
+def test_folders_nested_a_thousand_deep_do_not_crash_ingest(ws, nested):
+    import json
+
+    nested(1000)
+    result = invoke(ws, "ingest")
+    assert result.exit_code == 0, result.output
+    report = json.loads((ws / "data/processed/2023/ingest_report.json").read_text(encoding="utf-8"))
+    deep = [f for f in report["files"] if f["path"].endswith("深.csv")]
+    assert len(deep) == 1 and deep[0]["path"].count("/d") == 1000
+    assert sorted(f.get("rows_accepted") for f in report["files"] if f not in deep) == [1, 1, 2]
+    status = runner.invoke(app, ["status", "-w", str(ws)])
+    assert status.exit_code in (0, 1) and "程序内部错误" not in status.output, status.output
+
+
+def test_folders_nested_past_the_path_limit_are_reported_not_fatal(ws, nested):
+    import json
+
+    nested(400, b"d" * 30)          # ~12,400 characters: beyond PATH_MAX
+    result = invoke(ws, "ingest")
+    assert result.exit_code == 0, result.output
+    report = json.loads((ws / "data/processed/2023/ingest_report.json").read_text(encoding="utf-8"))
+    errors = [f for f in report["files"] if f.get("error")]
+    assert len(errors) == 1 and errors[0]["error"]["code"] == "file_unreadable", errors
+    assert "路径太长" in errors[0]["error"]["message"]
+    assert sorted(f.get("rows_accepted") for f in report["files"] if not f.get("error")) == [1, 1, 2]

@@ -24,6 +24,7 @@ FINDING_CODES: dict[str, str] = {
     "sheet_too_large": "工作表范围过大（{detail}），疑似异常文件，未读取；请删除多余的行列后重新导出",
     "file_encrypted": "文件受密码保护或已加密，无法读取；请取消密码后另存为 .xlsx 重新提交",
     "file_corrupt": "文件已损坏或不完整，无法打开（{detail}）；请重新导出",
+    "file_unreadable": "无法打开文件（{detail}）：请检查文件权限",
     "not_spreadsheet": "不是电子表格文件（实际格式：{detail}），未读取",
     "decode_failed": "无法识别文本编码，请另存为 UTF-8 或 GBK 编码的 CSV，或用 --encoding 指定",
     "unknown_dataset": "未能识别为任何部门数据集：表头中找不到 {detail}；请使用标准模板表头（landaudit template）",
@@ -60,7 +61,7 @@ FINDING_CODES: dict[str, str] = {
 # code → short Chinese title, for summaries (top reasons, send-back sheets).
 FINDING_TITLES: dict[str, str] = {
     "file_empty": "空文件", "file_too_large": "文件过大", "zip_bomb": "解压后过大", "sheet_too_large": "工作表范围过大", "file_encrypted": "文件加密",
-    "file_corrupt": "文件损坏", "not_spreadsheet": "不是电子表格", "decode_failed": "编码无法识别",
+    "file_corrupt": "文件损坏", "file_unreadable": "无法打开", "not_spreadsheet": "不是电子表格", "decode_failed": "编码无法识别",
     "unknown_dataset": "无法识别数据集", "sheet_empty": "空工作表", "temp_file": "临时文件", "sheet_not_data": "说明工作表",
     "ledger_category_unknown": "问题类别不明", "missing_required": "必填项为空", "missing_keys": "缺少关联字段",
     "invalid_number": "数字无效", "nonpositive": "数值须大于 0", "number_out_of_range": "数值超出范围", "invalid_date": "日期无效",

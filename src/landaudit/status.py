@@ -73,12 +73,13 @@ def _raw_files(ws: Workspace, year: int, inputs: _Inputs) -> dict[str, Path]:
     folder = ws.raw_year(year)
     if not folder.is_dir():
         return {}
+    from landaudit.workspace import walk_files
+
     found = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            rel = ws.relative(path)
-            if inputs.counts(rel):
-                found[rel] = path
+    for path in sorted(walk_files(folder)):          # no recursion: folders ~1,000 deep (issue 14)
+        rel = ws.relative(path)
+        if inputs.counts(rel):
+            found[rel] = path
     return found
 
 

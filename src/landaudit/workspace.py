@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +101,19 @@ class Workspace:
         """Path as shown to users and stored in outputs: relative to the workspace, with /."""
         absolute = Path(os.path.abspath(path))      # not resolve(): a symlinked input keeps its own name
         try:
-            return absolute.relative_to(self.root).as_posix()
+            return _shown(absolute.relative_to(self.root).as_posix())
         except ValueError:
-            return absolute.as_posix()
+            return _shown(absolute.as_posix())
+
+
+def _shown(text: str) -> str:
+    """A file name that is not valid UTF-8 (Linux keeps it as lone surrogates, surrogateescape) with
+    U+FFFD in place of each bad byte: reports, Parquet and JSON need real text (issue 14 item 8).
+    The file itself is still opened by its real Path."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:                     # a lone surrogate of another origin (Windows)
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _this_year() -> int:
@@ -127,7 +137,33 @@ def holds_files(folder: Path) -> bool:
     """Whether a folder holds (at any depth) at least one file a department could have sent."""
     if not folder.is_dir():
         return False
-    return any(p.is_file() and is_department_file(p, folder) for p in folder.rglob("*"))
+    return any(is_department_file(p, folder) for p in walk_files(folder))
+
+
+def walk_files(folder: Path, unlistable: list[Path] | None = None) -> Iterator[Path]:
+    """Every file below `folder`, as `rglob("*")` + `is_file()` gives them (symlinked files yes,
+    symlinked folders not entered), without recursion: Python 3.11's rglob recurses, and folders
+    nested ~1,000 deep raised RecursionError (issue 14 item 8). A folder that cannot be listed (no
+    permission, a path past the OS limit) is added to `unlistable` instead of ending the walk."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = list(scan)
+        except OSError:
+            if unlistable is not None and current != folder:
+                unlistable.append(current)
+            continue
+        for entry in entries:
+            path = current / entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
+                elif entry.is_file():
+                    yield path
+            except OSError:                        # a symlink loop, a name past the limit
+                continue
 
 
 def _has_entries(folder: Path) -> bool:

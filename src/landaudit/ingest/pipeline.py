@@ -212,7 +212,14 @@ def missing_datasets(entries: list[SheetEntry], rows: dict[str, int], config: Co
 
 
 def list_input_files(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
+    """Every file of the year folder, at any depth; a sub-folder that cannot be listed (no
+    permission, nested past the path limit) is listed too, so it is reported as unreadable
+    (read_file: `file_unreadable`) rather than silently lost (issue 14 item 8)."""
+    from landaudit.workspace import walk_files
+
+    unlistable: list[Path] = []
+    files = list(walk_files(folder, unlistable))
+    return sorted(files + unlistable, key=lambda p: p.relative_to(folder).as_posix())
 
 
 @dataclass

@@ -108,11 +108,16 @@ def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
         if path.suffix.lower() in _ZIP_EXTENSIONS:
             raise ReadFailure("not_spreadsheet", "文本文件", "text")   # .xls may be TSV; .xlsx never
         text, used = decode_text(data, encoding)
-        return ReadResult(CSV, [Sheet(path.stem, _read_csv(text))], used)
+        # a file name that is not UTF-8 (surrogateescape) shown with U+FFFD: Parquet needs real text
+        stem = path.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return ReadResult(CSV, [Sheet(stem, _read_csv(text))], used)
     except ReadFailure as failure:
         return ReadResult(failure.format or fmt, error=failure.code, error_detail=failure.detail)
-    except OSError as exc:
-        return ReadResult(fmt, error="file_corrupt", error_detail=exc.strerror or type(exc).__name__)
+    except OSError as exc:      # the file cannot be opened (issue 14 item 9): not corrupt, not the department's
+        from landaudit.errors import os_reason
+
+        detail = "文件夹无法打开：没有读取权限或路径太长" if isinstance(exc, IsADirectoryError) else os_reason(exc, writing=False)
+        return ReadResult(fmt, error="file_unreadable", error_detail=detail)
 
 
 def _megabytes(size: int) -> str:
