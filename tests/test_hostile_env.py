@@ -438,11 +438,21 @@ def test_the_read_only_connection_is_confined_and_locked(classified):
     con = _open_database(Workspace.at(classified))
     try:
         settings = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN "
-                                    "('enable_external_access', 'lock_configuration', 'allowed_directories')").fetchall())
+                                    "('enable_external_access', 'lock_configuration', 'allowed_directories', "
+                                    "'temp_directory')").fetchall())
     finally:
         con.close()
     assert settings["enable_external_access"] == "false" and settings["lock_configuration"] == "true"
     assert str(classified / "data" / "processed") in settings["allowed_directories"]
+    assert settings["temp_directory"] == ""          # nothing a killed query could leave behind
+
+
+def test_no_duckdb_temporaries_survive_a_run(classified):
+    processed = classified / "data" / "processed"
+    assert invoke(classified, "run").exit_code == 0
+    assert runner.invoke(app, ["sql", "SELECT count(*) FROM parcels", "-w", str(classified)]).exit_code == 0
+    left = [p.name for p in processed.iterdir() if p.name not in (".landaudit.lock", "landaudit.duckdb", "2023")]
+    assert left == []
 
 
 # 5. control characters never reach the terminal raw -------------------------------------------------------------

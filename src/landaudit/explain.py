@@ -159,6 +159,9 @@ def _confine(con, workspace: Workspace) -> None:
     extension (INSTALL/LOAD), and the configuration is locked so a query cannot undo this."""
     folder = os.path.join(str(workspace.processed), "")          # trailing separator: that folder only
     con.execute("SET allowed_directories = ?", [[folder]])
+    # no spill folder (DuckDB's default, data/processed/landaudit.duckdb.tmp, would outlive a killed
+    # query where no clean-up looks for it, issue 14 item 9): a query over the views fits in memory
+    con.execute("SET temp_directory = ''")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
