@@ -493,6 +493,15 @@ def test_a_cell_with_escapes_is_shown_escaped_by_sql_on_a_terminal(ws):
     assert result.exit_code == 0, result.output
     assert "恶意" in result.output and "\\x1b[2J" in result.output
     assert not any(c in result.output for c in RAW), repr(result.output)
+    for args in (["sql", "SELECT name FROM enterprise", "--format", "json"], ["report", "--format", "json"],
+                 ["explain", "330681001002GB00014", "--format", "json"], ["ingest", "--format", "json"]):
+        result = runner.invoke(app, [*args, "-w", str(ws)])
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert not any(c in result.output for c in RAW), (args, repr(result.output[:3000]))
+    import json
+
+    rows = json.loads(runner.invoke(app, ["sql", "SELECT name FROM enterprise", "--format", "json", "-w", str(ws)]).output)
+    assert "恶意\x1b[2J\x1b]0;x\x07\u202e公司" in [r["name"] for r in rows]     # the value itself is kept
 
 
 def test_an_error_message_with_escapes_is_shown_escaped(tmp_path):
@@ -502,8 +511,9 @@ def test_an_error_message_with_escapes_is_shown_escaped(tmp_path):
         result = runner.invoke(app, ["ingest", "-w", str(hostile), "--log-format", log])
         assert result.exit_code == 2, result.output
         assert not any(c in result.output for c in RAW), (log, repr(result.output))
-    result = runner.invoke(app, ["ingest", "--year", "20\x1b[2J", "-w", str(tmp_path)])
-    assert result.exit_code == 2 and not any(c in result.output for c in RAW), repr(result.output)
+    for args in (["--year", "20\x1b[2J"], ["--log-format", "x\x1b[2J\u202e"], ["--fo\x1b[2J\u202e"]):
+        result = runner.invoke(app, ["ingest", *args, "-w", str(tmp_path)])
+        assert result.exit_code == 2 and not any(c in result.output for c in RAW), repr(result.output)
 
 
 def test_the_rich_console_itself_keeps_its_own_colours(capsys):

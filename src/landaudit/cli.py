@@ -20,6 +20,7 @@ from rich.text import Text
 
 from landaudit import render
 from landaudit.errors import LandauditError
+from landaudit.log import json_safe
 
 _HELP_WORDS = {
     "Options": "选项", "Commands": "命令", "Arguments": "参数", "Error": "错误",
@@ -118,12 +119,14 @@ def _localise_usage_errors() -> None:
 
             RunLog(fmt).error("usage", usage_error_text(self), exit_code=self.exit_code)
             return
+        from landaudit.log import visible           # the words typed may hold escapes (SPEC §13 rev. 2)
+
         if self.ctx is not None:
             echo(self.ctx.get_usage(), file=file)
             echo(f"运行 {self.ctx.command_path} -h 查看帮助。", file=file)
         else:
             echo("运行 landaudit -h 查看帮助。", file=file)
-        echo(f"错误：{usage_error_text(self)}", file=file)
+        echo(visible(f"错误：{usage_error_text(self)}", keep_newlines=True), file=file)
 
     exceptions.UsageError.show = show
 
@@ -421,7 +424,7 @@ def ingest_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps(result.report(), ensure_ascii=False, default=str, indent=1))
+            print(json_safe(json.dumps(result.report(), ensure_ascii=False, default=str, indent=1)))
         else:
             _render_ingest(result, log)
         from landaudit.run import warn_missing
@@ -633,7 +636,7 @@ def report_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps(data, ensure_ascii=False, default=str, indent=1))
+            print(json_safe(json.dumps(data, ensure_ascii=False, default=str, indent=1)))
             return
         render.report(console, data)
 
@@ -660,7 +663,7 @@ def track_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+            print(json_safe(json.dumps(result.to_dict(), ensure_ascii=False, indent=1)))
             return
         _render_track(result)
 
@@ -726,7 +729,7 @@ def explain_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps(facts, ensure_ascii=False, default=str, indent=1))
+            print(json_safe(json.dumps(facts, ensure_ascii=False, default=str, indent=1)))
             return
         render.explain(console, facts)
 
@@ -802,8 +805,8 @@ def _write_sql_result(result, chosen: str, out: Path | None) -> None:
     import json
 
     if chosen == "json":
-        text = json.dumps([dict(zip(result.columns, r, strict=True)) for r in result.rows], ensure_ascii=False,
-                          default=str, indent=1) + "\n"
+        text = json_safe(json.dumps([dict(zip(result.columns, r, strict=True)) for r in result.rows], ensure_ascii=False,
+                                    default=str, indent=1)) + "\n"
         data = text.encode("utf-8")
     else:
         buffer = io.StringIO(newline="")
@@ -812,6 +815,10 @@ def _write_sql_result(result, chosen: str, out: Path | None) -> None:
         writer.writerows([_csv_cell(v) for v in row] for row in result.rows)
         data = buffer.getvalue().encode("utf-8-sig")
     if out is None:
+        if render._isatty(sys.stdout):              # CSV cells on a screen: no raw escapes (SPEC §13 rev. 2)
+            from landaudit.log import visible
+
+            data = visible(data.decode("utf-8"), keep_newlines=True).encode("utf-8")
         sys.stdout.flush()
         stream = getattr(sys.stdout, "buffer", None)
         if stream is None:
@@ -882,7 +889,7 @@ def status_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps(data, ensure_ascii=False, indent=1))
+            print(json_safe(json.dumps(data, ensure_ascii=False, indent=1)))
         else:
             _render_status(data)
 
@@ -986,8 +993,8 @@ def check_cmd(
         if output_format == "json":
             import json
 
-            print(json.dumps(result.to_dict() | {"xlsx": str(written) if written else None},
-                             ensure_ascii=False, indent=1, default=str))
+            print(json_safe(json.dumps(result.to_dict() | {"xlsx": str(written) if written else None},
+                             ensure_ascii=False, indent=1, default=str)))
         else:
             _render_check(result, written)
         return 0 if result.valid else 1

@@ -38,10 +38,14 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     return (_CONTROL_KEEP_LINES if keep_newlines else _CONTROL).sub(_escape, text)
 
 
-def json_line(record: object) -> str:
-    """json.dumps with the characters JSON leaves raw (C1, DEL, BiDi) as \\uXXXX: the same value."""
-    text = json.dumps(record, ensure_ascii=False, default=str)
+def json_safe(text: str) -> str:
+    """JSON text with the characters json.dumps leaves raw (C1, DEL, BiDi, U+2028/9) as \\uXXXX:
+    the same value, nothing a terminal acts on (they can only occur inside JSON strings)."""
     return _NOT_JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_line(record: object) -> str:
+    return json_safe(json.dumps(record, ensure_ascii=False, default=str))
 
 
 _visible = visible
