@@ -182,3 +182,63 @@ def test_kill_at_random_leaves_manifest_and_disk_agreeing(workspace):
                          capture_output=True, text=True, env=ENV, timeout=60)
     assert sql.returncode == 0, sql.stderr
     assert json.loads(sql.stdout)[0]["n"] == pq.read_metadata(root / "data/processed" / YEAR / "parcels.parquet").num_rows
+
+
+# The commit window (a few renames) is too short for random kills to land in often: these runs die
+# at each step of the publish on purpose (os._exit, no cleanup, like SIGKILL), and prepare must
+# complete the publish from its journal — the new outputs, all of them.
+DIE_AT = '''
+import os, sys
+import landaudit.publish as publish
+point, real_apply, real_replace = sys.argv[1], publish._apply, os.replace
+
+def apply(root, record):
+    if point == "committed":
+        os._exit(137)
+    moves = [0]
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        moves[0] += 1
+        if (point, moves[0]) in (("first folder aside", 1), ("first folder in", 2), ("second folder aside", 3)):
+            os._exit(137)
+
+    os.replace = replace
+    real_apply(root, record)
+    os._exit(137)                          # "applied": the journal is still there
+
+publish._apply = apply
+from landaudit.cli import app
+sys.argv = ["landaudit", *sys.argv[2:]]
+app()
+'''
+
+
+@pytest.mark.parametrize("point", ["committed", "first folder aside", "first folder in", "second folder aside",
+                                   "applied"])
+def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspace, point):
+    from landaudit.log import RunLog
+    from landaudit.run import prepare
+    from landaudit.workspace import Workspace
+
+    root, versions = workspace
+    use_raw(root, versions[0])
+    args = ["run", "--year", YEAR, "--as-of", f"{YEAR}-12-31", "-w", str(root)]
+    assert subprocess.run(landaudit(*args), capture_output=True, env=ENV, timeout=120).returncode == 0
+    old = outputs_on_disk(root)
+    use_raw(root, versions[1])
+    died = subprocess.run([sys.executable, "-c", DIE_AT, point, *args, "--by-township"],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert died.returncode == 137, died.stderr
+    assert (root / "data/processed" / f".publish-{YEAR}.json").exists()
+    if point in ("first folder in", "second folder aside"):
+        assert disagreements(root) != []            # the window is real: exports new, processed not yet
+    prepare(Workspace.at(root), RunLog("json", quiet=True))
+    assert disagreements(root) == []
+    new = outputs_on_disk(root)
+    assert any(p.startswith(f"data/exports/{YEAR}/镇街/") for p in new)      # this run's, not the previous
+    changed = [p for p in new if old.get(p) != new[p]]
+    assert f"data/processed/{YEAR}/land.parquet" in changed
+    assert leftovers(root) == []
+    assert subprocess.run(landaudit(*args), capture_output=True, env=ENV, timeout=120).returncode == 0
+    assert disagreements(root) == []

@@ -184,11 +184,8 @@ def publish(staged: StagedWorkspace, year: int) -> None:
     write_json(journal, record)                          # the commit point
     _fsync_file(journal)
     staged.state["committed"] = True                     # from here on only forward (recover)
-    try:
-        _apply(root, record)
-        journal.unlink()
-    except OSError as exc:
-        raise OutputError(Path(record["folders"][0]["final"]), exc) from exc
+    _apply(root, record)
+    _unlink(journal)
     staged.folders.clear()
     _remove_asides(root, record)
 
@@ -199,12 +196,22 @@ def _apply(root: Path, record: dict) -> None:
         final, gen, aside = (root / pair[k] for k in ("final", "staged", "aside"))
         if not gen.is_dir():
             continue
-        if final.exists():
-            while aside.exists():
-                aside = aside.with_name(f"{aside.name}-{secrets.token_hex(2)}")
-            os.replace(final, aside)
-        os.replace(gen, final)
+        try:
+            if final.exists():
+                while aside.exists():
+                    aside = aside.with_name(f"{aside.name}-{secrets.token_hex(2)}")
+                os.replace(final, aside)
+            os.replace(gen, final)
+        except OSError as exc:          # Windows: a file in the folder is open; the journal finishes it next time
+            raise OutputError(final, exc) from exc
         _fsync_dir(final.parent)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(path, exc) from exc
 
 
 def _remove_asides(root: Path, record: dict) -> None:
@@ -240,13 +247,18 @@ def recover(workspace: Workspace) -> tuple[int, int]:
         for journal in sorted(workspace.processed.glob(".publish-*.json")):
             try:
                 record = json.loads(journal.read_text("utf-8"))
-                _apply(workspace.root, record)
-                journal.unlink()
-                _remove_asides(workspace.root, record)
+                if not all(_ours(workspace, p) for p in record["folders"]):
+                    raise ValueError("a folder outside data/processed/ and data/exports/")
+                pairs = record["folders"]
             except OSError as exc:
                 raise OutputError(journal, exc) from exc
-            except (ValueError, KeyError, TypeError):
-                journal.unlink(missing_ok=True)         # not ours (atomic_write never leaves half a journal)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                _unlink(journal)                # not ours (atomic_write never leaves half a journal)
+                continue
+            if pairs:
+                _apply(workspace.root, record)
+            _unlink(journal)
+            _remove_asides(workspace.root, record)
             completed += 1
     for folder in (workspace.processed, workspace.exports):
         if folder.is_dir():
@@ -256,6 +268,14 @@ def recover(workspace: Workspace) -> tuple[int, int]:
             for leftover in folder.glob(".*.old-*"):       # a published run's previous folders
                 shutil.rmtree(leftover, ignore_errors=True)
     return completed, discarded
+
+
+def _ours(workspace: Workspace, pair: dict) -> bool:
+    """A journal entry renames only a year folder of data/processed/ or data/exports/ and its own
+    generation and aside folders (SPEC §13: paths stay inside the workspace)."""
+    final, gen, aside = (Path(os.path.normpath(workspace.root / pair[k])) for k in ("final", "staged", "aside"))
+    return (final.parent in (workspace.processed, workspace.exports) and final.name.isdigit()
+            and all(p.parent == final.parent and p.name.startswith(f".{final.name}.") for p in (gen, aside)))
 
 
 def output_files(workspace: Workspace, year: int) -> list[Path]:
