@@ -385,6 +385,9 @@ def test_an_unknown_log_format_is_exit_2_without_a_traceback(ws):
     result = runner.invoke(app, ["ingest", "-w", str(ws), "--log-format", "xml"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--log-format" in result.output and "xml" in result.output
+    for args in (["report", "--format", "xml"], ["sql", "SELECT 1", "--format", "xml"], ["ingest", "--format", "xml"]):
+        result = runner.invoke(app, [*args, "-w", str(ws)])
+        assert result.exit_code == 2 and "Traceback" not in result.output and "--format" in result.output, args
 
 
 # 4. landaudit sql reads only the workspace ---------------------------------------------------------------------
