@@ -17,6 +17,7 @@ import codecs
 import datetime as dt
 import io
 import os
+import re
 import struct
 import sys
 import zipfile
@@ -586,6 +587,183 @@ def markup_in_file_name(folder: Path, outside: Path) -> list[str]:
 def markup_in_cell_value(folder: Path, outside: Path) -> list[str]:
     rows = land_rows(310) + [[code(319), "陶朱街道", "[/red]", "国有"]]
     return [_write(folder, "markup_value.xlsx", xlsx_bytes([("地块", rows)]))]
+
+
+# ------------------------------------------------------------------------------ issue 14 (round 2)
+
+def far_corner_xlsx(rows: list[list] | None = None) -> bytes:
+    """A land table with one stray "x" in XFD1048576 (xlsxwriter: <c r="XFD1048576" t="s">)."""
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = book.add_worksheet("地块")
+    for r, row in enumerate(rows or land_rows(250)):
+        ws.write_row(r, 0, row)
+    ws.write_string(1_048_575, 16_383, "x")
+    book.close()
+    return buf.getvalue()
+
+
+def _patch_sheet(data: bytes, patch: Callable[[bytes], bytes]) -> bytes:
+    return rezip(data, lambda name, content: patch(content) if name == "xl/worksheets/sheet1.xml" else content)
+
+
+def _far_cell_order(data: bytes) -> bytes:
+    return _patch_sheet(data, lambda c: c.replace(b'<c r="XFD1048576" t="s">', b'<c t="s" r="XFD1048576">'))
+
+
+def _far_cell_spacing(data: bytes) -> bytes:
+    return _patch_sheet(data, lambda c: c.replace(b'<c r="XFD1048576"', b'<c  r = "XFD1048576" '))
+
+
+def _far_cell_single_quotes(data: bytes) -> bytes:
+    return _patch_sheet(data, lambda c: c.replace(b'<c r="XFD1048576" t="s">', b"<c r='XFD1048576' t='s'>"))
+
+
+def _far_cell_without_position(data: bytes) -> bytes:
+    """Row 1048576 holds 16,384 cells without r=: the last one lands in XFD as its position counts."""
+    def patch(c: bytes) -> bytes:
+        c = re.sub(rb'<row r="1048576"[^>]*>', b'<row r="1048576">' + b"<c/>" * 16_383, c)
+        return c.replace(b'<c r="XFD1048576" t="s">', b'<c t="s">')
+    return _patch_sheet(data, patch)
+
+
+def _far_cell_prefixed(data: bytes) -> bytes:
+    def patch(c: bytes) -> bytes:
+        c = re.sub(rb"<(/?)(worksheet|sheetData|row|c|v|dimension|sheetViews|sheetView|selection|"
+                   rb"sheetFormatPr|pageMargins|cols|col)\b", rb"<\1x:\2", c)
+        return c.replace(b'xmlns="http', b'xmlns:x="http')
+    return _patch_sheet(data, patch)
+
+
+def _far_cell_other_path(data: bytes) -> bytes:
+    """The sheet stored as xl/data/tbl.xml (workbook.xml.rels and [Content_Types].xml say so)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            name = "xl/data/tbl.xml" if info.filename == "xl/worksheets/sheet1.xml" else info.filename
+            dst.writestr(name, src.read(info.filename).replace(b"worksheets/sheet1.xml", b"data/tbl.xml"))
+    return out.getvalue()
+
+
+FAR_CELL_VARIANTS: dict[str, Callable[[bytes], bytes]] = {
+    "attribute_order": _far_cell_order, "without_position": _far_cell_without_position,
+    "other_sheet_path": _far_cell_other_path, "namespace_prefix": _far_cell_prefixed,
+    "extra_spacing": _far_cell_spacing, "single_quotes": _far_cell_single_quotes,
+}
+
+
+def far_cell_variant(name: str, rows: list[list] | None = None) -> bytes:
+    return FAR_CELL_VARIANTS[name](far_corner_xlsx(rows))
+
+
+def ods_bytes(table_xml: str, name: str = "地块") -> bytes:
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               f'<office:body><office:spreadsheet><table:table table:name="{name}">{table_xml}'
+               '</table:table></office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+                'manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/'
+                'vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" '
+                'manifest:media-type="text/xml"/></manifest:manifest>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+        z.writestr("META-INF/manifest.xml", manifest)
+    return out.getvalue()
+
+
+def _ods_row(values: list) -> str:
+    cells = "".join(f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>'
+                    for v in values)
+    return f"<table:table-row>{cells}</table:table-row>"
+
+
+def ods_repeat_bomb() -> bytes:
+    """~14 KB: 99 million cells once expanded (a value repeated 10,000 times across, 9,900 rows
+    down), under calamine's own 100-million-cell limit."""
+    rows = "".join(_ods_row(r) for r in land_rows(330))
+    bomb = ('<table:table-row table:number-rows-repeated="9900"><table:table-cell '
+            'table:number-columns-repeated="10000" office:value-type="string"><text:p>x</text:p>'
+            "</table:table-cell></table:table-row>")
+    padding = "".join(f"<!-- {i:05d} {'填充' * 40} -->" for i in range(60))    # to ~14 KB like the probe
+    return ods_bytes(rows + padding + bomb)
+
+
+def ods_trailing_repeats() -> bytes:
+    """What LibreOffice writes: empty rows repeated down to row 1,048,576, empty cells across to
+    column AMJ — never expanded by a reader, so never refused."""
+    rows = "".join(_ods_row(r) for r in land_rows(340))
+    tail = ('<table:table-row table:number-rows-repeated="1048572"><table:table-cell '
+            'table:number-columns-repeated="1024"/></table:table-row>')
+    return ods_bytes(rows + tail)
+
+
+def duplicate_sheet_names_xlsx() -> bytes:
+    """Two sheets named 地块 (workbook.xml patched; Excel refuses this, a script does not)."""
+    data = xlsx_bytes([("地块", land_rows(350)), ("地块二", land_rows(360, 2))])
+    return rezip(data, lambda name, c: c.replace('name="地块二"'.encode(), 'name="地块"'.encode())
+                 if name == "xl/workbook.xml" else c)
+
+
+def long_line_csv(path: Path, megabytes: int = 100) -> None:
+    """A CSV whose second line is `megabytes` MB of commas."""
+    with path.open("wb") as handle:
+        handle.write(csv_text(land_rows(370)).encode())
+        block = b"," * (1 << 20)
+        for _ in range(megabytes):
+            handle.write(block)
+        handle.write(b"\r\n")
+
+
+def noise(rng, n: int = 90) -> str:
+    """Text that does not compress away (big files of few rows)."""
+    import base64
+
+    return base64.b64encode(rng.randbytes(n * 3 // 4)).decode()
+
+
+def big_land_rows(start: int, n: int, seed: int = 1) -> list[list]:
+    import random
+
+    rng = random.Random(seed)
+    return [LAND_HEADER + ["土地坐落"]] + [[code(start + i), "陶朱街道", 1.5 + i % 7, "国有", noise(rng)]
+                                          for i in range(n)]
+
+
+def big_enterprise_rows(n: int, seed: int = 2) -> list[list]:
+    import random
+
+    rng = random.Random(seed)
+    return [["企业名称", "统一社会信用代码", "税收（万元）", "地块编码", "经营范围"]] + [
+        [f"大企业{i:05d}有限公司", None, 10 + i % 50, code(60_000 + i), noise(rng)] for i in range(n)]
+
+
+def big_ledger_rows(n: int, seed: int = 3) -> list[list]:
+    import random
+
+    rng = random.Random(seed)
+    return [["隐患编号", "企业名称", "地块编码", "隐患等级", "整改状态", "问题描述"]] + [
+        [f"XF-B{i:05d}", f"大企业{i:05d}有限公司", code(60_000 + i), "一般", "整改中", noise(rng)] for i in range(n)]
+
+
+@maker
+def xlsx_far_cell_variants(folder: Path, outside: Path) -> list[str]:
+    return [_write(folder, f"far_{name}.xlsx", far_cell_variant(name)) for name in FAR_CELL_VARIANTS]
+
+
+@maker
+def ods_repeat_expansion(folder: Path, outside: Path) -> list[str]:
+    return [_write(folder, "repeat_bomb.ods", ods_repeat_bomb()),
+            _write(folder, "trailing_repeats.ods", ods_trailing_repeats())]
+
+
+@maker
+def duplicate_sheet_names(folder: Path, outside: Path) -> list[str]:
+    return [_write(folder, "same_names.xlsx", duplicate_sheet_names_xlsx())]
 
 
 def main(argv: list[str]) -> None:

@@ -139,6 +139,12 @@ CASES: dict[str, Case] = {
     "markup_in_file_name": Case({"报表[/]说明[red].xlsx": [read("land", "xlsx", LAND3)]}),
     "markup_in_cell_value": Case({"markup_value.xlsx": [
         read("land", "xlsx", (4, 3, 1, 0), reasons={"invalid_number"})]}),
+    # issue 14: the far-cell check sees past six disguises (each aborted the whole ingest, exit 134)
+    "xlsx_far_cell_variants": Case({f"far_{name}.xlsx": [err("sheet_too_large")] for name in hm.FAR_CELL_VARIANTS}),
+    "ods_repeat_expansion": Case({"repeat_bomb.ods": [err("sheet_too_large")],
+                                  "trailing_repeats.ods": [read("land", "ods", LAND3)]}),
+    "duplicate_sheet_names": Case({"same_names.xlsx": [
+        read("land", "xlsx", LAND3, sheet="地块"), read("land", "xlsx", (2, 2, 0, 0), sheet="地块（第 2 个同名工作表）")]}),
 }
 # Cases that can take the whole process down (abort or unbounded memory): run in a child process.
 # Each case names the hazard it once was (found by this corpus, since fixed in ingest/read.py).
@@ -551,14 +557,17 @@ def test_a_sheet_that_fails_half_way_through_its_stream_is_reported_and_its_rows
     (raw / "half.xlsx").write_bytes(hm.xlsx_bytes([("坏表", hm.land_rows(500, 40))]))
     original = read._sheet_rows
 
-    def failing(sheet):
-        for i, row in enumerate(original(sheet)):
+    def failing(sheet, name=None):
+        for i, row in enumerate(original(sheet, name)):
             if sheet.name == "坏表" and i == failing_row:
                 raise ReadFailure("file_corrupt", f"第 {failing_row + 1} 行无法转换")
             yield row
 
     monkeypatch.setattr(read, "_sheet_rows", failing)
     monkeypatch.setattr(rows, "CHUNK_ROWS", 2)            # two chunks are out before the failure
+    from landaudit.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "_costly", lambda path, limits: False)   # read here, where the patch is
     ws = Workspace.at(tmp_path)
     ingest(ws, year=YEAR)
     report, _, _, tables = outputs(ws)
@@ -570,3 +579,263 @@ def test_a_sheet_that_fails_half_way_through_its_stream_is_reported_and_its_rows
     (good,) = [e for e in report["files"] if e["path"].endswith(hm.GOOD_FILE)]
     assert counts(good) == counts(good_entry)
     assert sorted(r["parcel_code"] for r in tables["land"]) == sorted(r["parcel_code"] for r in good_rows)
+
+
+# ------------------------------------------------------------------------------ issue 14: one file, never the others
+# Files that could be costly are read in worker processes (ingest/workers.py). A worker is made to
+# fail by a real file where one exists, else by the test hook LANDAUDIT_TEST_WORKER_FAULT (read only
+# in the worker: abort / exit 134 / sleep / allocate when it reaches the named file).
+
+BIG_LAND, BIG_ENTERPRISE, BIG_LEDGER = "工业用地底数_大.xlsx", "亩均效益_大.xlsx", "消防隐患台账_大.xlsx"
+
+
+def big_workspace(root: Path, *, ledger: bool = False, config: dict[str, str] | None = None) -> Workspace:
+    """≥ 1 MB good land and enterprise files (read in workers), and a ≥ 1 MB ledger if asked."""
+    raw = root / "data" / "raw" / str(YEAR)
+    (raw / "自然资源和规划局").mkdir(parents=True)
+    (raw / "经信局").mkdir()
+    (raw / "自然资源和规划局" / BIG_LAND).write_bytes(hm.xlsx_bytes([("工业用地", hm.big_land_rows(60_000, 12_000))]))
+    (raw / "经信局" / BIG_ENTERPRISE).write_bytes(hm.xlsx_bytes([("亩均效益", hm.big_enterprise_rows(12_000))]))
+    if ledger:
+        (raw / "消防救援大队").mkdir()
+        (raw / "消防救援大队" / BIG_LEDGER).write_bytes(hm.xlsx_bytes([("消防隐患", hm.big_ledger_rows(12_000))]))
+    assert all(p.stat().st_size >= 1 << 20 for p in raw.rglob("*.xlsx"))
+    write_config(root, config or {})
+    return Workspace.at(root)
+
+
+def write_config(root: Path, replacements: dict[str, str]) -> None:
+    if not replacements:
+        return
+    configs = root / "configs"
+    configs.mkdir(exist_ok=True)
+    text = default_config_text("landaudit.toml")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    (configs / "landaudit.toml").write_text(text, encoding="utf-8")
+    (configs / "datasets.toml").write_text(default_config_text("datasets.toml"), encoding="utf-8")
+
+
+def entry_of(report: dict, name: str) -> list[dict]:
+    return [e for e in report["files"] if e["path"].endswith("/" + name)]
+
+
+def assert_good_big_files_read(report: dict) -> None:
+    (land,) = entry_of(report, BIG_LAND)
+    (enterprise,) = entry_of(report, BIG_ENTERPRISE)
+    assert "error" not in land and land["dataset"] == "land" and land["rows_accepted"] == 12_000, land
+    assert "error" not in enterprise and enterprise["dataset"] == "enterprise", enterprise
+    assert enterprise["rows_accepted"] == 12_000, enterprise
+
+
+def lost_file(ws: Workspace, report: dict, name: str, code: str) -> dict:
+    (bad,) = entry_of(report, name)
+    assert bad["error"]["code"] == code, bad
+    assert "请重新导出后报送" in bad["error"]["message"] and has_chinese(bad["error"]["message"])
+    rejects = pq.read_table(ws.processed_year(YEAR) / "rejects.parquet").to_pylist()
+    assert any(r["file"].endswith(name) and r["reason_code"] == code and r["level"] == "error" for r in rejects)
+    return bad
+
+
+def test_a_big_file_that_aborts_calamine_takes_only_itself(tmp_path):
+    """Issue 14 finding 1, with a real file: a ≥ 1 MB xlsx whose far cell (attribute order swapped)
+    aborted python-calamine took the whole worker pool down, and the good land and enterprise files
+    beside it were reported corrupt. Now it is refused before parsing and the others are read."""
+    ws = big_workspace(tmp_path)
+    bad = ws.raw_year(YEAR) / "自然资源和规划局" / "坏表.xlsx"
+    bad.write_bytes(hm.far_cell_variant("attribute_order", hm.big_land_rows(80_000, 12_000)))
+    assert bad.stat().st_size >= 1 << 20
+    ingest(ws, year=YEAR)
+    report = json.loads((ws.processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    assert_good_big_files_read(report)
+    (entry,) = entry_of(report, "坏表.xlsx")
+    assert entry["error"]["code"] == "sheet_too_large", entry
+
+
+@pytest.mark.parametrize("fault", ["abort", "exit"])
+def test_a_reader_that_crashes_takes_only_its_own_file(tmp_path, monkeypatch, fault):
+    """A worker that aborts (SIGABRT) or exits 134 loses only its file: named, level error,
+    read_crashed; the big land and enterprise files and the small good file are read; a small file
+    that shared the crashed worker's process before is read again in a fresh one."""
+    ws = big_workspace(tmp_path, config={"workers = 2": "workers = 1"})
+    dept = ws.raw_year(YEAR) / DEPT
+    hm.write_good(dept)
+    (dept / "crash.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(400))]))
+    monkeypatch.setenv("LANDAUDIT_TEST_WORKER_FAULT", f"{fault}:crash.xlsx")
+    result = ingest(ws, year=YEAR)
+    report = json.loads((ws.processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    assert_good_big_files_read(report)
+    (good,) = entry_of(report, hm.GOOD_FILE)
+    assert counts(good) == hm.GOOD_COUNTS
+    bad = lost_file(ws, report, "crash.xlsx", "read_crashed")
+    assert "读取时程序崩溃" in bad["error"]["message"]
+    assert [e.path for e in result.entries if e.error and e.error["code"].startswith("read_")] == \
+        [f"data/raw/{YEAR}/{DEPT}/crash.xlsx"]
+
+
+def test_a_reader_that_overruns_its_time_limit_is_stopped(tmp_path, monkeypatch):
+    import time
+
+    ws = big_workspace(tmp_path, config={"workers = 2": "workers = 2\nworker_seconds = 3\nworker_seconds_per_mb = 0"})
+    dept = ws.raw_year(YEAR) / DEPT
+    hm.write_good(dept)
+    (dept / "slow.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(410))]))
+    monkeypatch.setenv("LANDAUDIT_TEST_WORKER_FAULT", "sleep:slow.xlsx")
+    started = time.monotonic()
+    ingest(ws, year=YEAR)
+    elapsed = time.monotonic() - started
+    report = json.loads((ws.processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    assert_good_big_files_read(report)
+    bad = lost_file(ws, report, "slow.xlsx", "read_timeout")
+    assert "读取超时" in bad["error"]["message"] and "3 秒" in bad["error"]["message"]
+    assert elapsed < 30, elapsed
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
+def test_a_reader_that_allocates_past_its_memory_limit_is_stopped(tmp_path, monkeypatch):
+    ws = big_workspace(tmp_path, config={"workers = 2": "workers = 2\nworker_memory_mb = 1536"})
+    dept = ws.raw_year(YEAR) / DEPT
+    hm.write_good(dept)
+    (dept / "hungry.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(420))]))
+    monkeypatch.setenv("LANDAUDIT_TEST_WORKER_FAULT", "memory:hungry.xlsx")
+    ingest(ws, year=YEAR)
+    report = json.loads((ws.processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    assert_good_big_files_read(report)
+    bad = lost_file(ws, report, "hungry.xlsx", "read_out_of_memory")
+    assert "1536 MB" in bad["error"]["message"]
+
+
+def landaudit(root: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "landaudit", *args, "-w", str(root)], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def exported(root: Path) -> dict[str, bytes]:
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).digest()
+            for p in (root / "data").rglob("*.xlsx") if "raw" not in p.relative_to(root).parts}
+
+
+def test_run_with_a_crashing_ledger_exits_1_and_keeps_the_workbooks(tmp_path):
+    """Issue 14 finding 1 as `run` saw it: the only ledger file crashes its reader. Before, every
+    big file of the pool was "corrupt" and run overwrote the governance workbook with empty lists,
+    exit 0. Now land and enterprise are read, the ledger file is named (level error), and run exits
+    1 (SPEC §2 rev. 2: a dataset kind is missing) without touching the workbooks of the last run."""
+    big_workspace(tmp_path, ledger=True)
+    first = landaudit(tmp_path, "run", "--year", str(YEAR), "--as-of", f"{YEAR}-12-31")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    before = exported(tmp_path)
+    assert before
+    second = landaudit(tmp_path, "run", "--year", str(YEAR), "--as-of", f"{YEAR}-12-31",
+                       env={"LANDAUDIT_TEST_WORKER_FAULT": f"abort:{BIG_LEDGER}"})
+    assert second.returncode == 1, second.stdout[-2000:] + second.stderr[-2000:]
+    assert "Traceback" not in second.stdout + second.stderr
+    ws = Workspace.at(tmp_path)
+    report = json.loads((ws.processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    assert_good_big_files_read(report)
+    lost_file(ws, report, BIG_LEDGER, "read_crashed")
+    assert [m["dataset"] for m in report["missing_datasets"]] == ["ledger"]
+    assert exported(tmp_path) == before
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_workers_die_with_a_killed_parent_and_never_hold_the_lock(tmp_path):
+    """kill -9 of `landaudit ingest` while a worker reads: no worker survives (none is left with
+    PPID 1), no worker ever had the lock file open, and the next run takes the lock (not exit 3)."""
+    import os
+    import signal
+    import time
+
+    raw = tmp_path / "data" / "raw" / str(YEAR)
+    hm.write_good(raw)
+    (raw / "slow.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(430))]))
+    env = {**os.environ, "LANDAUDIT_TEST_WORKER_FAULT": "sleep:slow.xlsx"}
+    parent = subprocess.Popen([sys.executable, "-m", "landaudit", "ingest", "-w", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    lock = (tmp_path / "data" / "processed" / ".landaudit.lock").resolve()
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and parent.poll() is None:
+        workers = [pid for pid in _children(parent.pid)
+                   if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        if workers and any(b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in workers):
+            time.sleep(1.5)               # the workers are reading (one sleeps in slow.xlsx)
+            break
+        time.sleep(0.1)
+    assert workers, "no worker process was seen"
+    for pid in workers:
+        held = {os.path.realpath(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        assert str(lock) not in held, f"worker {pid} holds the lock"
+    descendants = _children(parent.pid)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in descendants):
+        time.sleep(0.1)
+    assert not [pid for pid in descendants if _alive(pid)], "a worker outlived its parent"
+    again = landaudit(tmp_path, "ingest", timeout=120)
+    assert again.returncode in (0, 1), again.stdout[-1000:] + again.stderr[-1000:]
+
+
+def test_a_100_mb_csv_line_is_refused_in_bounded_time(tmp_path):
+    """Issue 14 finding 2: a CSV with one 100 MB line of commas cost ~6 s per MB (minutes, or out
+    of memory); now it is refused by a streaming scan before decoding (ingest.max_line_kb = 1024)."""
+    import time
+
+    raw = tmp_path / "data" / "raw" / str(YEAR) / DEPT
+    hm.write_good(raw)
+    hm.long_line_csv(raw / "long_line.csv", megabytes=100)
+    started = time.monotonic()
+    ingest(Workspace.at(tmp_path), year=YEAR)
+    elapsed = time.monotonic() - started
+    report = json.loads((Workspace.at(tmp_path).processed_year(YEAR) / "ingest_report.json").read_text(encoding="utf-8"))
+    (entry,) = entry_of(report, "long_line.csv")
+    assert entry["error"]["code"] == "line_too_long", entry
+    assert elapsed < 20, elapsed
+
+
+def test_a_wide_csv_row_is_refused(tmp_path):
+    """A CSV row of more than Excel's 16,384 fields (within the line limit) is sheet_too_large."""
+    raw = tmp_path / "data" / "raw" / str(YEAR) / DEPT
+    hm.write_good(raw)
+    (raw / "wide.csv").write_text(hm.csv_text(hm.land_rows(440)) + "," * 100_000 + "\r\n", encoding="utf-8")
+    result = ingest(Workspace.at(tmp_path), year=YEAR)
+    (entry,) = [e for e in result.entries if e.path.endswith("wide.csv")]
+    assert entry.error["code"] == "sheet_too_large"
+
+
+def test_ods_repeat_bomb_is_refused_fast(tmp_path):
+    import time
+
+    raw = tmp_path / "data" / "raw" / str(YEAR) / DEPT
+    hm.write_good(raw)
+    (raw / "repeat_bomb.ods").write_bytes(hm.ods_repeat_bomb())
+    started = time.monotonic()
+    result = ingest(Workspace.at(tmp_path), year=YEAR)
+    assert time.monotonic() - started < 15
+    (entry,) = [e for e in result.entries if e.path.endswith("repeat_bomb.ods")]
+    assert entry.error["code"] == "sheet_too_large", entry.error

@@ -169,6 +169,13 @@ class IngestSettings(Strict):
     max_sheet_cells: int = Field(default=50_000_000, gt=0)
     isolate_file_mb: float = Field(default=1, ge=0, le=1_048_576)
     workers: int = Field(default=2, ge=1, le=16)
+    # SPEC §13 rev. 2 (issue 14): each worker's address space in MB (0: automatic, ¾ of the memory
+    # shared by the workers, 2–8 GiB each); each file's time limit, seconds + seconds per MB of it
+    worker_memory_mb: int = Field(default=0, ge=0, le=1_048_576)
+    worker_seconds: float = Field(default=60, gt=0, le=86_400)
+    worker_seconds_per_mb: float = Field(default=10, ge=0, le=3_600)
+    # a CSV line longer than this (KB) is refused before parsing (a 100 MB line cost minutes)
+    max_line_kb: int = Field(default=1024, ge=1, le=1_048_576)
     skip_files: list[str] = []
     instruction_sheets: list[str] = []
     ledger_categories: list[LedgerCategoryRule] = []

@@ -26,6 +26,10 @@ FINDING_CODES: dict[str, str] = {
     "file_corrupt": "文件已损坏或不完整，无法打开（{detail}）；请重新导出",
     "file_unreadable": "无法打开文件（{detail}）：请检查文件权限",
     "not_spreadsheet": "不是电子表格文件（实际格式：{detail}），未读取",
+    "read_crashed": "读取时程序崩溃（{detail}），文件可能已损坏或过于复杂：请重新导出后报送",
+    "read_timeout": "读取超时（{detail}），文件可能已损坏或过于复杂：请重新导出后报送",
+    "read_out_of_memory": "读取时内存超限（{detail}），文件可能已损坏或过于复杂：请重新导出后报送",
+    "line_too_long": "文件中有一行长达 {detail}，超过上限（ingest.max_line_kb），疑似异常文件，未读取",
     "decode_failed": "无法识别文本编码，请另存为 UTF-8 或 GBK 编码的 CSV，或用 --encoding 指定",
     "unknown_dataset": "未能识别为任何部门数据集：表头中找不到 {detail}；请使用标准模板表头（landaudit template）",
     "sheet_empty": "工作表为空",
@@ -61,7 +65,8 @@ FINDING_CODES: dict[str, str] = {
 # code → short Chinese title, for summaries (top reasons, send-back sheets).
 FINDING_TITLES: dict[str, str] = {
     "file_empty": "空文件", "file_too_large": "文件过大", "zip_bomb": "解压后过大", "sheet_too_large": "工作表范围过大", "file_encrypted": "文件加密",
-    "file_corrupt": "文件损坏", "file_unreadable": "无法打开", "not_spreadsheet": "不是电子表格", "decode_failed": "编码无法识别",
+    "file_corrupt": "文件损坏", "file_unreadable": "无法打开", "not_spreadsheet": "不是电子表格", "read_crashed": "读取崩溃", "read_timeout": "读取超时",
+    "read_out_of_memory": "读取内存超限", "line_too_long": "行过长", "decode_failed": "编码无法识别",
     "unknown_dataset": "无法识别数据集", "sheet_empty": "空工作表", "temp_file": "临时文件", "sheet_not_data": "说明工作表",
     "ledger_category_unknown": "问题类别不明", "missing_required": "必填项为空", "missing_keys": "缺少关联字段",
     "invalid_number": "数字无效", "nonpositive": "数值须大于 0", "number_out_of_range": "数值超出范围", "invalid_date": "日期无效",

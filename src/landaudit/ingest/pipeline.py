@@ -34,6 +34,7 @@ from landaudit.ingest.rows import (
     SheetRows,
     process_sheet,
 )
+from landaudit.ingest.workers import Lost, WorkerLimits, WorkerPool, default_memory_mb
 from landaudit.workspace import Workspace, write_json, write_parquet
 
 DATASETS = ("land", "enterprise", "ledger")
@@ -252,7 +253,7 @@ def read_one_file(path: Path, rel: str, config: Config, encoding: str | None) ->
     candidates: list[Candidates] = []
     result = read_file(path, max_bytes=int(limits.max_file_mb * 1_048_576),
                        max_uncompressed=int(limits.max_uncompressed_mb * 1_048_576), encoding=encoding,
-                       max_cells=limits.max_sheet_cells)
+                       max_cells=limits.max_sheet_cells, max_line=limits.max_line_kb * 1024)
     if result.error:
         entries.append(_error_entry(rel, None, result.format, result.error, findings, result.error_detail))
         return FileResult(entries, findings, candidates)
@@ -318,13 +319,6 @@ def _has_text(rows) -> bool:
     return any(str(v).strip() for row in rows for v in row if v is not None)
 
 
-def _read_in_worker(root: str, path: str, rel: str, encoding: str | None) -> FileResult:
-    """read_one_file in a worker process (both cores work; a big file's memory is returned when
-    the worker ends)."""
-    without_pandas()
-    return read_one_file(Path(path), rel, load_config(Path(root)), encoding)
-
-
 def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | None = None,
            config: Config | None = None,
            progress: Callable[[int, int, str], None] | None = None) -> IngestResult:
@@ -348,13 +342,17 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
 
     files = list_input_files(workspace.raw_year(year))
     usable = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in limits.skip_files)]
-    big = [p for p in usable if _size(p) >= limits.isolate_file_mb * 1_048_576
-           and _size(p) <= limits.max_file_mb * 1_048_576]
-    pool = _worker_pool(min(len(big), limits.workers)) if big else None
-    futures = {p: pool.submit(_read_in_worker, str(workspace.root), str(p), workspace.relative(p), encoding)
-               for p in sorted(big, key=_size, reverse=True)} if pool else {}
+    # SPEC §13 rev. 2: every file that could be costly is read in a worker process (ingest/workers.py)
+    costly = [p for p in usable if _costly(p, limits)]
+    pool = _worker_pool(config, encoding, min(len(costly), limits.workers), limits) if costly else None
+    futures = {p: pool.submit(p, workspace.relative(p), _size(p)) for p in sorted(costly, key=_size, reverse=True)} \
+        if pool else {}
     digests: dict[str, tuple[str, int]] = {}
     try:
+        # the other files (small text files) are read here while the workers work, then all are
+        # merged in file order exactly as if all were read here
+        local = {p: read_one_file(p, workspace.relative(p), config, encoding)
+                 for p in usable if p not in futures}
         for done, path in enumerate(files, start=1):
             if progress:
                 progress(done - 1, len(files), path.name)
@@ -363,10 +361,9 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
             if path not in usable:
                 entries.append(_error_entry(rel, None, None, "temp_file", findings))
                 continue
-            file_result = _worker_result(futures[path], rel, findings) if path in futures else \
-                read_one_file(path, rel, config, encoding)
-            if file_result is None:
-                entries.append(_error_entry(rel, None, None, "file_corrupt", findings, "读取进程异常退出"))
+            file_result = futures[path].result() if path in futures else local.pop(path)
+            if isinstance(file_result, Lost):        # the file took its worker down or overran
+                entries.append(_error_entry(rel, None, None, file_result.code, findings, file_result.detail))
                 continue
             entries.extend(file_result.entries)
             findings.extend(file_result.findings)
@@ -374,7 +371,7 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                 parts[dataset].append(table)
     finally:
         if pool:
-            pool.shutdown(cancel_futures=True)
+            pool.close()
 
     tables = {name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
               for name in DATASETS}
@@ -406,33 +403,37 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _worker_pool(workers: int):
-    """Worker processes for the big files. On Linux they are forked from this process (no start-up:
-    modules and config are already loaded) unless DuckDB has been loaded here, whose native thread
-    pool a fork must not copy (in a test run, or a library caller that classified first); then, and
-    on other systems, each is a freshly spawned interpreter (~0.3 s of imports). Python 3.11 forks
-    all of a pool's workers at the first submit, before the pool starts its own thread."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _costly(path: Path, limits) -> bool:
+    """Read in a worker: files of `isolate_file_mb` and more, and every workbook (zip or OLE
+    container, whatever its name), whose native reader a crafted file could still abort or
+    exhaust past the size checks. Files refused by size are not read at all."""
+    size = _size(path)
+    if size > limits.max_file_mb * 1_048_576 or size == 0:
+        return False
+    if size >= limits.isolate_file_mb * 1_048_576:
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return False
+    return head.startswith((b"PK\x03\x04", bytes.fromhex("D0CF11E0A1B11AE1")))
 
-    context = multiprocessing.get_context(_start_method())
-    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+
+def _worker_pool(config: Config, encoding: str | None, workers: int, limits) -> WorkerPool:
+    """`workers` spawned worker processes (never forked: DuckDB's or the caller's threads must not be
+    copied), each capped at `worker_memory_mb` of address space (0: automatic, see
+    workers.default_memory_mb) and `worker_seconds` + `worker_seconds_per_mb` × size per file."""
+    memory = limits.worker_memory_mb or default_memory_mb(limits.workers)
+    # one more worker than `workers` for the small workbooks (this process read them before issue 14)
+    return WorkerPool(config, encoding, workers + 1,
+                      WorkerLimits(memory, limits.worker_seconds, limits.worker_seconds_per_mb),
+                      big_bytes=int(limits.isolate_file_mb * 1_048_576), big_slots=workers)
 
 
 def _start_method() -> str:
-    import sys
-
-    return "fork" if sys.platform == "linux" and "duckdb" not in sys.modules else "spawn"
-
-
-def _worker_result(future, rel: str, findings: list[Finding]) -> FileResult | None:
-    """A worker's result; None when the worker died (killed, out of memory): the file is reported."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        return None
+    """Kept for callers that ask: workers are always spawned (SPEC §13 rev. 2)."""
+    return "spawn"
 
 
 def _row_digest(record: dict, value_keys: list[str]) -> bytes:

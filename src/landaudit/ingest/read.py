@@ -14,6 +14,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -80,10 +81,12 @@ class ReadFailure(Exception):
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384          # Excel's sheet limits
 HTML_MAX_CELLS = 2_000_000                       # spans counted; a pure-Python grid, so kept lower
 DEFAULT_MAX_CELLS = 50_000_000
+DEFAULT_MAX_LINE = 1 << 20                       # ingest.max_line_kb = 1024
 
 
 def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
-              encoding: str | None = None, max_cells: int = DEFAULT_MAX_CELLS) -> ReadResult:
+              encoding: str | None = None, max_cells: int = DEFAULT_MAX_CELLS,
+              max_line: int = DEFAULT_MAX_LINE) -> ReadResult:
     """Sniff and read one file; never raises for bad content."""
     fmt = None
     try:
@@ -98,6 +101,10 @@ def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
             _check_zip_size(data, max_uncompressed)
         if fmt == XLSX:
             _check_xlsx_extent(data, max_cells)
+        if fmt == ODS:
+            _check_ods_extent(data, max_cells)
+        if fmt == XLSX:
+            data = _unique_sheet_names(data)
         if fmt in (XLSX, XLS, ODS):
             return ReadResult(fmt, _read_workbook(data, fmt))
         if fmt == HTML:
@@ -107,6 +114,7 @@ def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
             return ReadResult(fmt, _read_xml2003(data, max_cells))
         if path.suffix.lower() in _ZIP_EXTENSIONS:
             raise ReadFailure("not_spreadsheet", "文本文件", "text")   # .xls may be TSV; .xlsx never
+        _check_line_length(data, max_line)
         text, used = decode_text(data, encoding)
         # a file name that is not UTF-8 (surrogateescape) shown with U+FFFD: Parquet needs real text
         stem = path.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -159,46 +167,310 @@ def _check_zip_size(data: bytes, max_uncompressed: int) -> None:
         raise ReadFailure("zip_bomb", _megabytes(total))
 
 
-_FAR_CELL = re.compile(rb'<c r="([A-Z]{2,3})([0-9]+)"')
-_ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')
+# SPEC §13 rev. 2 (issue 14): the size checks below run before any native reader sees the file.
+# xlsx: a fast pass over the sheet XML as Excel, WPS and xlsxwriter write it (every <c r="A1"> and
+# <row r="1"> in that exact form); a sheet in any other form (attribute order, spacing, quotes, a
+# namespace prefix, cells or rows without a position, UTF-16) is parsed with expat, positions
+# counted as calamine counts them (a cell without r= follows the one before it).
+# One pass for cells: a match is a cell beyond column Z (groups 1–2), a cell at row 1,000,000 or
+# beyond in columns A–Z (group 3), or any other form of <c (no group): the sheet is then parsed.
+_CELL_SCAN = re.compile(rb'<c(?:[\t\r\n/>]| (?!r=")| r="(?:([A-Z]{2,3})([0-9]{1,7})"|[A-Z]([0-9]{7})"'
+                        rb'|(?![A-Z][0-9]{1,6}")))')
+_ROW_SCAN = re.compile(rb'<row(?: r="([0-9]{1,7})"(?=[\s/>])|(?=[\s/>]))')   # b"" = another form
+_ANY_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]+)"')
+_PREFIXED = re.compile(rb':(?:c|row)[\s/>]|<!DOCTYPE|<!ENTITY')
+_REF = re.compile(r"([A-Za-z]{1,4})([0-9]{1,10})$")
 
 
-def _column_number(letters: bytes) -> int:
+def _column_number(letters: bytes | str) -> int:
     number = 0
-    for ch in letters:
+    for ch in letters.upper().encode() if isinstance(letters, str) else letters:
         number = number * 26 + ch - 64
     return number
 
 
 def _check_xlsx_extent(data: bytes, max_cells: int) -> None:
     """Refuse a sheet whose cells span an absurd grid before calamine allocates it: one cell at
-    XFD1048576 would make it ask for a 17-billion-cell range and abort the process. One streaming
-    pass per sheet: the last <row r> (rows are in order) and any cell beyond column Z."""
+    XFD1048576 would make it ask for a 17-billion-cell range and abort the process."""
     try:
-        _scan_xlsx_extent(data, max_cells)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            for name in _xlsx_sheet_members(book):
+                with book.open(name) as sheet_xml:
+                    rows, cols = _canonical_extent(sheet_xml, max_cells)
+                if rows is None:
+                    with book.open(name) as sheet_xml:
+                        rows, cols = _parsed_extent(sheet_xml, max_cells)
+                if rows * cols > max_cells:
+                    sheet = name.rsplit("/", 1)[-1]
+                    raise ReadFailure("sheet_too_large", f"{sheet}：{rows:,} 行 × {cols:,} 列")
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError) as exc:
         raise ReadFailure("file_corrupt", _short(exc)) from None
 
 
-def _scan_xlsx_extent(data: bytes, max_cells: int) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as book:
-        for name in book.namelist():
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+def _xlsx_sheet_members(book: zipfile.ZipFile) -> list[str]:
+    """Every zip member a reader may take for a worksheet: the targets of workbook.xml.rels (a sheet
+    may live anywhere, e.g. xl/data/t.xml), matched as calamine does (exact, then ignoring case and
+    backslashes), and anything under xl/worksheets/."""
+    names = book.namelist()
+    by_key = {n.replace("\\", "/").lower().lstrip("/"): n for n in names}
+    members = [n for n in names if n.replace("\\", "/").lower().startswith("xl/worksheets/")
+               and not n.endswith(".rels") and not n.endswith("/")]
+    rels = by_key.get("xl/_rels/workbook.xml.rels")
+    if rels is not None:
+        try:
+            root = ElementTree.fromstring(book.read(rels)[: 4 << 20])
+        except ElementTree.ParseError:
+            root = None
+        for rel in root.iter() if root is not None else ():
+            target = rel.get("Target")
+            if not target or not str(rel.get("Type", "")).endswith("/worksheet"):
                 continue
-            max_row, max_col, tail = 0, 26, b""           # Z = column 26
-            with book.open(name) as sheet_xml:
-                while chunk := sheet_xml.read(1 << 20):
-                    window = tail + chunk
-                    rows = _ROW_NUMBER.findall(window)
-                    if rows:
-                        max_row = max(max_row, int(rows[-1]))
-                    for letters, row in _FAR_CELL.findall(window):
-                        max_col = max(max_col, _column_number(letters))
-                        max_row = max(max_row, int(row))
-                    tail = window[-64:]
-            if max_row * max_col > max_cells:
-                sheet = name.rsplit("/", 1)[-1]
-                raise ReadFailure("sheet_too_large", f"{sheet}：{max_row:,} 行 × {max_col:,} 列")
+            target = target.replace("\\", "/")
+            path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            parts: list[str] = []
+            for part in path.split("/"):
+                if part == "..":
+                    parts = parts[:-1]
+                elif part not in ("", "."):
+                    parts.append(part)
+            member = by_key.get("/".join(parts).lower())
+            if member is not None and member not in members:
+                members.append(member)
+    return members
+
+
+def _canonical_extent(stream, max_cells: int) -> tuple[int | None, int]:
+    """(rows, columns) from regular expressions over 4 MB windows (each cut at its last "<", so no
+    tag is split), or (None, 0) when the sheet is not in the one form they understand."""
+    max_row, max_col, tail, first = 0, 26, b"", True   # single-letter cells are not looked at: ≤ Z
+    cell_rows: list[bytes] = []
+    while True:
+        chunk = stream.read(1 << 22)
+        window = tail + chunk
+        if first:
+            if not window.lstrip(codecs.BOM_UTF8).startswith(b"<"):
+                return None, 0                              # UTF-16 or not XML: expat decides
+            first = False
+        cut = window.rfind(b"<") if chunk else len(window)
+        part, tail = (window[:cut], window[cut:]) if cut > 0 else (window, b"")
+        if _PREFIXED.search(part):                       # a prefix (x:c), or a DTD
+            return None, 0
+        for far_letters, far_row, big_row in _CELL_SCAN.findall(part):
+            if far_letters:
+                max_col = max(max_col, _column_number(far_letters))
+                max_row = max(max_row, int(far_row))
+            elif big_row:
+                max_row = max(max_row, int(big_row))
+            else:
+                return None, 0
+        numbers = _ROW_SCAN.findall(part)
+        if b"" in numbers:
+            return None, 0
+        max_row = max(max_row, max(map(int, numbers), default=0))
+        # a cell in columns A–Z below every <row r> is not seen above; it matters only when the
+        # worst case (row 999,999) would cross the limit: then every cell's row is kept
+        if max_col * 999_999 > max_cells:
+            cell_rows.append(max(_ANY_CELL_ROW.findall(part), key=lambda r: (len(r), r), default=b"0"))
+        if not chunk:
+            break
+    if cell_rows:
+        max_row = max(max_row, max(map(int, cell_rows)))
+    return max_row, max_col
+
+
+def _parsed_extent(stream, max_cells: int) -> tuple[int, int]:
+    """(rows, columns) of a sheet in any form, by expat: rows and cells are counted where they
+    have no position, names are matched whatever their namespace prefix; stops once past the limit."""
+    from xml.parsers import expat
+
+    state = {"row": 0, "col": 0, "rows": 0, "cols": 0}
+
+    def start(name: str, attrs: dict) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local == "row":
+            r = attrs.get("r")
+            state["row"] = int(r) if r and r.strip().isdigit() else state["row"] + 1
+            state["col"] = 0
+            state["rows"] = max(state["rows"], state["row"])
+        elif local == "c":
+            match = _REF.match(attrs.get("r", "").strip())
+            if match:
+                state["col"] = _column_number(match.group(1))
+                state["rows"] = max(state["rows"], int(match.group(2)))
+            else:
+                state["col"] += 1
+                state["rows"] = max(state["rows"], state["row"])
+            state["cols"] = max(state["cols"], state["col"])
+            if state["rows"] * state["cols"] > max_cells:
+                raise _Past()
+
+    def no_dtd(*_args) -> None:
+        raise ReadFailure("file_corrupt", "工作表 XML 含 DTD 实体声明")
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EntityDeclHandler = no_dtd
+    try:
+        while chunk := stream.read(1 << 20):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Past:
+        pass
+    except expat.ExpatError as exc:
+        raise ReadFailure("file_corrupt", f"工作表 XML 格式错误：{exc}") from None
+    return state["rows"], max(state["cols"], 1 if state["rows"] else 0)
+
+
+class _Past(Exception):
+    """The extent crossed the limit: no need to read further."""
+
+
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+
+
+def _check_ods_extent(data: bytes, max_cells: int) -> None:
+    """Refuse an .ods whose number-rows-repeated × number-columns-repeated expand past the limit
+    (a 14 KB file once took 5.6 GB and 106 s). Counted as calamine expands them: repeated cells
+    and rows count up to the last one holding something (a value or text); the trailing empty
+    repeats LibreOffice writes down to row 1,048,576 are not expanded."""
+    from xml.parsers import expat
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            names = {n.lower(): n for n in book.namelist()}
+            if "content.xml" not in names:
+                return
+            stream = book.open(names["content.xml"])
+            tables: list[dict] = []
+
+            def new_table() -> dict:
+                return {"row": 0, "rows": 0, "cols": 0, "name": "", "in_row": None, "cell": None}
+
+            def start(name: str, attrs: dict) -> None:
+                local = name.rsplit(" ", 1)[-1]
+                if local == "table" and name.startswith(_ODS_TABLE):
+                    table = new_table()
+                    table["name"] = attrs.get(f"{_ODS_TABLE} name", "")
+                    tables.append(table)
+                    return
+                if not tables:
+                    return
+                table = tables[-1]
+                if local == "table-row" and name.startswith(_ODS_TABLE):
+                    table["in_row"] = {"repeat": _repeat(attrs, "number-rows-repeated"), "pos": 0, "last": 0}
+                elif local in ("table-cell", "covered-table-cell") and table["in_row"] is not None:
+                    row = table["in_row"]
+                    repeat = _repeat(attrs, "number-columns-repeated")
+                    table["cell"] = (row["pos"], repeat)
+                    row["pos"] += repeat
+                    if any(key.endswith(("value-type", " value", " formula")) for key in attrs):
+                        row["last"] = row["pos"]
+                elif table["cell"] is not None and table["in_row"] is not None:
+                    row, (pos, repeat) = table["in_row"], table["cell"]
+                    row["last"] = max(row["last"], pos + repeat)      # text or any content
+                _check(table)
+
+            def end(name: str) -> None:
+                local = name.rsplit(" ", 1)[-1]
+                if not tables or not name.startswith(_ODS_TABLE):
+                    return
+                table = tables[-1]
+                if local in ("table-cell", "covered-table-cell"):
+                    table["cell"] = None
+                elif local == "table-row" and table["in_row"] is not None:
+                    row = table["in_row"]
+                    table["row"] += row["repeat"]
+                    if row["last"]:
+                        table["rows"] = table["row"]
+                        table["cols"] = max(table["cols"], row["last"])
+                    table["in_row"] = None
+                    _check(table)
+                elif local == "table":
+                    tables.pop()
+
+            def _check(table: dict) -> None:
+                rows = max(table["rows"], table["row"] if table["in_row"] and table["in_row"]["last"] else 0)
+                cols = max(table["cols"], table["in_row"]["last"] if table["in_row"] else 0)
+                if table["in_row"] and table["in_row"]["last"]:
+                    rows = max(rows, table["row"] + table["in_row"]["repeat"])
+                if rows * cols > max_cells:
+                    raise ReadFailure("sheet_too_large", f"{table['name'] or '工作表'}：{rows:,} 行 × {cols:,} 列")
+
+            def no_dtd(*_args) -> None:
+                raise ReadFailure("file_corrupt", "content.xml 含 DTD 实体声明")
+
+            parser = expat.ParserCreate(namespace_separator=" ")
+            parser.StartElementHandler, parser.EndElementHandler = start, end
+            parser.EntityDeclHandler = no_dtd
+            while chunk := stream.read(1 << 20):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError) as exc:
+        raise ReadFailure("file_corrupt", _short(exc)) from None
+    except expat.ExpatError as exc:
+        raise ReadFailure("file_corrupt", f"content.xml 格式错误：{exc}") from None
+
+
+def _repeat(attrs: dict, name: str) -> int:
+    raw = attrs.get(f"{_ODS_TABLE} {name}", "1")
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return 1
+
+
+def _check_line_length(data: bytes, max_line: int) -> None:
+    """Refuse a text file with a line longer than `max_line` bytes before decoding it (a 100 MB
+    line of delimiters cost minutes); one window per `max_line` bytes, so a scan costs one read."""
+    pos, size = 0, len(data)
+    while size - pos > max_line:
+        window_end = pos + max_line + 1
+        newline = max(data.rfind(b"\n", pos, window_end), data.rfind(b"\r", pos, window_end))
+        if newline == -1:
+            following = [i for i in (data.find(b"\n", pos), data.find(b"\r", pos)) if i != -1]
+            length = (min(following) if following else size) - pos
+            raise ReadFailure("line_too_long", f"{length / 1024:,.0f} KB")
+        pos = newline + 1
+
+
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\b[^>]*>")
+_NAME_ATTR = re.compile(rb"""(\sname\s*=\s*)(["'])(.*?)\2""", re.S)
+
+
+def _unique_sheet_names(data: bytes) -> bytes:
+    """Issue 14: a hand-made workbook may give two sheets one name, and calamine finds sheets by
+    name, so it would read the first twice. The second (third, …) is renamed in workbook.xml to
+    “名称（第 2 个同名工作表）” before reading, so every sheet is read once, under a label that says so."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            member = next((n for n in book.namelist() if n.replace("\\", "/").lower() == "xl/workbook.xml"), None)
+            if member is None:
+                return data
+            workbook = book.read(member)
+            names = [m.group(3) for tag in _SHEET_TAG.findall(workbook) if (m := _NAME_ATTR.search(tag))]
+            if len(names) == len(set(names)):
+                return data
+            seen: Counter = Counter()
+
+            def rename(tag_match: re.Match) -> bytes:
+                tag = tag_match.group(0)
+                found = _NAME_ATTR.search(tag)
+                if not found:
+                    return tag
+                seen[found.group(3)] += 1
+                if seen[found.group(3)] == 1:
+                    return tag
+                label = found.group(3) + f"（第 {seen[found.group(3)]} 个同名工作表）".encode()
+                return tag[: found.start(3)] + label + tag[found.end(3):]
+
+            patched = _SHEET_TAG.sub(rename, workbook)
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+                for info in book.infolist():
+                    copy.writestr(info, patched if info.filename == member else book.read(info.filename))
+            return out.getvalue()
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError):
+        return data        # calamine will say what is wrong with it
 
 
 def _read_workbook(data: bytes, fmt: str) -> list[Sheet]:
@@ -213,20 +485,25 @@ def _read_workbook(data: bytes, fmt: str) -> list[Sheet]:
             raise ReadFailure("file_encrypted") from None
         raise ReadFailure("file_corrupt", _short(exc)) from None
     sheets = []
-    for meta in book.sheets_metadata:
+    seen: Counter = Counter()
+    for index, meta in enumerate(book.sheets_metadata):
+        seen[meta.name] += 1
         if str(meta.typ).rsplit(".", 1)[-1] != "WorkSheet":
             continue  # chart sheets and macro sheets hold no rows
+        # issue 14: two sheets may share a name in a hand-made workbook; each is read by its index
+        # (never the first twice) and the second is labelled as such in the report
+        name = meta.name if seen[meta.name] == 1 else f"{meta.name}（第 {seen[meta.name]} 个同名工作表）"
         try:
-            sheet = book.get_sheet_by_name(meta.name)
+            sheet = book.get_sheet_by_index(index)
             merged = list(sheet.merged_cell_ranges or [])
         except Exception as exc:
-            raise ReadFailure("file_corrupt", f"工作表“{meta.name}”：{_short(exc)}") from None
+            raise ReadFailure("file_corrupt", f"工作表“{name}”：{_short(exc)}") from None
         hidden = str(meta.visible).rsplit(".", 1)[-1] != "Visible"
-        sheets.append(Sheet(meta.name, [], merged, hidden, more=_sheet_rows(sheet)))
+        sheets.append(Sheet(name, [], merged, hidden, more=_sheet_rows(sheet, name)))
     return sheets
 
 
-def _sheet_rows(sheet) -> Iterator[list]:
+def _sheet_rows(sheet, name: str | None = None) -> Iterator[list]:
     """The rows of a calamine sheet from A1, as `to_python(skip_empty_area=False)` gives them:
     `iter_rows` starts at the used range's first column, so each row gets the columns left of it."""
     if sheet.start is None:
@@ -236,7 +513,7 @@ def _sheet_rows(sheet) -> Iterator[list]:
         for row in sheet.iter_rows():
             yield pad + row if pad else row
     except Exception as exc:  # the sheet was parsed already; converting a cell should not fail
-        raise ReadFailure("file_corrupt", f"工作表“{sheet.name}”：{_short(exc)}") from None
+        raise ReadFailure("file_corrupt", f"工作表“{name or sheet.name}”：{_short(exc)}") from None
 
 
 def _short(exc: Exception) -> str:
@@ -295,7 +572,12 @@ def _read_csv(text: str) -> list[list]:
     csv.field_size_limit(1 << 30)        # a long cell is data, not an error (the default is 128 KiB)
     lines = text.splitlines()[:50]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(lines))
-    return [list(row) for row in reader]
+    rows = []
+    for row in reader:
+        if len(row) > MAX_COLS:          # a sheet has at most Excel's 16,384 columns
+            raise ReadFailure("sheet_too_large", f"第 {reader.line_num} 行有 {len(row):,} 列")
+        rows.append(row)
+    return rows
 
 
 # ---------------------------------------------------------------- HTML tables saved as .xls
