@@ -220,7 +220,12 @@ def replace_folder(path: Path, write: Callable[[Path], list[Path]]) -> list[Path
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = built = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".staging", dir=path.parent))
         _as_umask_allows(staging, 0o777)
-        written = [path / f.relative_to(built) for f in write(staging)]
+        try:
+            files = write(staging)
+        except OutputError as exc:          # named as the user will find it: 镇街/x.xlsx, not .镇街.*.staging/
+            exc.args = tuple(a.replace(str(built), str(path)) if isinstance(a, str) else a for a in exc.args)
+            raise
+        written = [path / f.relative_to(built) for f in files]
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / path.name)
