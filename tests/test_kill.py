@@ -240,5 +240,6 @@ def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspac
     changed = [p for p in new if old.get(p) != new[p]]
     assert f"data/processed/{YEAR}/land.parquet" in changed
     assert leftovers(root) == []
-    assert subprocess.run(landaudit(*args), capture_output=True, env=ENV, timeout=120).returncode == 0
+    again = subprocess.run(landaudit(*args), capture_output=True, text=True, env=ENV, timeout=120)
+    assert again.returncode == 0, again.stderr
     assert disagreements(root) == []

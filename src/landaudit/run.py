@@ -114,9 +114,10 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
 
 @contextmanager
 def _published(workspace: Workspace, log: RunLog, year: int):
-    """prepare() under the lock, then the year's generation (publish.generation)."""
+    """prepare() under the lock, then the year's generation (publish.generation). The exports
+    folder joins it when export starts: a year not exported keeps its folder untouched."""
     prepare(workspace, log)
-    with generation(workspace, year) as staged:
+    with generation(workspace, year, exports=False) as staged:
         yield staged
 
 
