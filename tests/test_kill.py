@@ -185,38 +185,45 @@ def test_kill_at_random_leaves_manifest_and_disk_agreeing(workspace):
 
 
 # The commit window (a few renames) is too short for random kills to land in often: these runs die
-# at each step of the publish on purpose (os._exit, no cleanup, like SIGKILL), and prepare must
-# complete the publish from its journal — the new outputs, all of them.
+# after each step of the publish on purpose (os._exit, no cleanup, like SIGKILL), and prepare must
+# complete the publish from its journal — the new outputs, all of them. Steps: per folder (exports,
+# then processed) an exchange and a rename of the previous folder aside (Linux), or (`rename` mode,
+# as on Windows) the previous folder aside and the new one in. Step 0: just after the commit.
 DIE_AT = '''
 import os, sys
 import landaudit.publish as publish
-point, real_apply, real_replace = sys.argv[1], publish._apply, os.replace
+step, mode = int(sys.argv[1]), sys.argv[2]
+real_apply, real_replace, real_exchange = publish._apply, os.replace, publish._exchange
+done = [0]
+
+def counted(action):
+    def wrapper(*args):
+        result = action(*args)
+        if result is not False:
+            done[0] += 1
+            if done[0] == step:
+                os._exit(137)
+        return result
+    return wrapper
 
 def apply(root, record):
-    if point == "committed":
+    if step == 0:
         os._exit(137)
-    moves = [0]
-
-    def replace(src, dst):
-        real_replace(src, dst)
-        moves[0] += 1
-        if (point, moves[0]) in (("first folder aside", 1), ("first folder in", 2), ("second folder aside", 3)):
-            os._exit(137)
-
-    os.replace = replace
+    os.replace = counted(real_replace)
+    publish._exchange = counted(real_exchange) if mode == "exchange" else (lambda a, b: False)
     real_apply(root, record)
-    os._exit(137)                          # "applied": the journal is still there
+    os._exit(137)                          # after every step: the journal is still there
 
 publish._apply = apply
 from landaudit.cli import app
-sys.argv = ["landaudit", *sys.argv[2:]]
+sys.argv = ["landaudit", *sys.argv[3:]]
 app()
 '''
 
 
-@pytest.mark.parametrize("point", ["committed", "first folder aside", "first folder in", "second folder aside",
-                                   "applied"])
-def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspace, point):
+@pytest.mark.parametrize("step, mode", [(0, "exchange"), (1, "exchange"), (2, "exchange"), (3, "exchange"),
+                                        (4, "exchange"), (1, "rename"), (2, "rename"), (3, "rename")])
+def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspace, step, mode):
     from landaudit.log import RunLog
     from landaudit.run import prepare
     from landaudit.workspace import Workspace
@@ -227,11 +234,11 @@ def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspac
     assert subprocess.run(landaudit(*args), capture_output=True, env=ENV, timeout=120).returncode == 0
     old = outputs_on_disk(root)
     use_raw(root, versions[1])
-    died = subprocess.run([sys.executable, "-c", DIE_AT, point, *args, "--by-township"],
+    died = subprocess.run([sys.executable, "-c", DIE_AT, str(step), mode, *args, "--by-township"],
                           capture_output=True, text=True, env=ENV, timeout=120)
     assert died.returncode == 137, died.stderr
     assert (root / "data/processed" / f".publish-{YEAR}.json").exists()
-    if point in ("first folder in", "second folder aside"):
+    if step in (1, 2) or (mode, step) == ("rename", 3):
         assert disagreements(root) != []            # the window is real: exports new, processed not yet
     prepare(Workspace.at(root), RunLog("json", quiet=True))
     assert disagreements(root) == []
@@ -239,7 +246,40 @@ def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspac
     assert any(p.startswith(f"data/exports/{YEAR}/镇街/") for p in new)      # this run's, not the previous
     changed = [p for p in new if old.get(p) != new[p]]
     assert f"data/processed/{YEAR}/land.parquet" in changed
-    assert leftovers(root) == []
-    again = subprocess.run(landaudit(*args), capture_output=True, text=True, env=ENV, timeout=120)
-    assert again.returncode == 0, again.stderr
+    assert leftovers(root) == []              # the next run (the next case's first) starts clean
+
+
+def test_a_reader_never_finds_the_years_files_missing_while_runs_publish(workspace):
+    """Readers take no lock: while runs publish, opening the year's files always finds them (Linux:
+    each folder is exchanged in one step), old or new."""
+    import threading
+
+    root, versions = workspace
+    args = ["run", "--year", YEAR, "--as-of", f"{YEAR}-12-31", "-w", str(root)]
+    use_raw(root, versions[0])
+    assert subprocess.run(landaudit(*args), capture_output=True, env=ENV, timeout=120).returncode == 0
+    files = [root / "data/processed" / YEAR / "parcels.parquet", root / "data/processed" / YEAR / "run_manifest.json",
+             root / "data/exports" / YEAR / "治理清单_全市.xlsx"]
+    stop, missing, opened = threading.Event(), [], [0]
+
+    def reader():
+        while not stop.is_set():
+            for path in files:
+                try:
+                    with open(path, "rb"):
+                        opened[0] += 1
+                except FileNotFoundError:
+                    missing.append(path.name)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        for n in range(4):
+            use_raw(root, versions[(n + 1) % 2])
+            done = subprocess.run(landaudit(*args), capture_output=True, text=True, env=ENV, timeout=120)
+            assert done.returncode == 0, done.stderr
+    finally:
+        stop.set()
+        thread.join()
+    assert opened[0] > 1000 and missing == [], f"{len(missing)} of {opened[0]} opens found a file missing"
     assert disagreements(root) == []

@@ -23,10 +23,12 @@ cannot be renamed there: the publish stops with exit 2 and the journal finishes 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -178,7 +180,8 @@ def publish(staged: StagedWorkspace, year: int) -> None:
     pairs = sorted(staged.folders.items(), key=lambda item: item[0].parent != staged.exports)   # exports first
     record = {"year": year, "folders": [
         {"final": final.relative_to(root).as_posix(), "staged": gen.relative_to(root).as_posix(),
-         "aside": final.with_name(f".{final.name}.old-{secrets.token_hex(4)}").relative_to(root).as_posix()}
+         "aside": final.with_name(f".{final.name}.old-{secrets.token_hex(4)}").relative_to(root).as_posix(),
+         "identity": _identity(gen)}
         for final, gen in pairs]}
     journal = _journal(staged, year)
     write_json(journal, record)                          # the commit point
@@ -191,20 +194,65 @@ def publish(staged: StagedWorkspace, year: int) -> None:
 
 
 def _apply(root: Path, record: dict) -> None:
-    """Move each generation folder in (idempotent: a pair already moved is skipped)."""
+    """Move each generation folder in; idempotent, so recover() can run it again after a kill at any
+    step. The journal records each generation folder's identity (device, inode): the folder at the
+    year's name is the generation once its identity matches, whatever else is where."""
     for pair in record["folders"]:
         final, gen, aside = (root / pair[k] for k in ("final", "staged", "aside"))
-        if not gen.is_dir():
-            continue
+        ours = pair.get("identity")
         try:
-            if final.exists():
-                while aside.exists():
-                    aside = aside.with_name(f"{aside.name}-{secrets.token_hex(2)}")
-                os.replace(final, aside)
-            os.replace(gen, final)
+            if ours is not None and _identity(final) == ours:
+                if gen.is_dir():                    # exchanged: the previous folder is at the generation's name
+                    os.replace(gen, _free(aside))
+                continue
+            if not gen.is_dir():
+                continue
+            if final.exists() and _exchange(gen, final):
+                os.replace(gen, _free(aside))        # the previous folder, now at the generation's name
+            else:
+                if final.exists():
+                    os.replace(final, _free(aside))
+                os.replace(gen, final)
         except OSError as exc:          # Windows: a file in the folder is open; the journal finishes it next time
             raise OutputError(final, exc) from exc
         _fsync_dir(final.parent)
+
+
+def _identity(path: Path) -> list[int] | None:
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return [info.st_dev, info.st_ino]
+
+
+def _free(aside: Path) -> Path:
+    while aside.exists():
+        aside = aside.with_name(f"{aside.name}-{secrets.token_hex(2)}")
+    return aside
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Linux: swap two folders in one step (renameat2 RENAME_EXCHANGE), so a reader never finds the
+    year's folder missing. False where there is no such call (other systems, old kernels, file
+    systems without it): then the previous folder is renamed aside first and the new one in."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _unlink(path: Path) -> None:
