@@ -7,8 +7,10 @@ a safe copy). `generation()` then publishes them:
 
 1. the journal data/processed/.publish-<year>.json (written by atomic_write) names each pair of
    folders: this is the commit point;
-2. per folder, exports first and processed (which holds run_manifest.json) last: the current folder
-   is renamed aside (.<year>.old-<id>) and the generation folder renamed to the year's name;
+2. per folder, exports first and processed (which holds run_manifest.json) last: on Linux the
+   generation folder and the year folder are exchanged in one step (a reader never finds the year
+   folder missing) and the previous one renamed aside (.<year>.old-<id>); elsewhere the year folder
+   is renamed aside first, then the generation folder to the year's name;
 3. the journal is removed, then the folders put aside are deleted.
 
 A writer killed before step 1 leaves the year's folders as they were; `recover()`, which every
@@ -16,8 +18,8 @@ writing command runs under the workspace lock before it starts (run.prepare), de
 unpublished generation folders. Killed after step 1, `recover()` completes step 2 from the journal
 (roll forward) and deletes the journal. So after a kill and the next writer's start, the files
 run_manifest.json lists are exactly the files on disk; readers opening one folder see it all-old or
-all-new. No step renames a folder onto an existing one, so the scheme works the same on Windows
-(which cannot replace a folder by rename), except that a folder holding a file some program has open
+all-new. No step renames a folder onto an existing one, so the scheme works on Windows too (which
+cannot replace a folder by rename and has no exchange), except that a folder holding a file some program has open
 cannot be renamed there: the publish stops with exit 2 and the journal finishes it next time.
 """
 
