@@ -425,8 +425,9 @@ def _worker_pool(config: Config, encoding: str | None, workers: int, limits) -> 
     copied), each capped at `worker_memory_mb` of address space (0: automatic, see
     workers.default_memory_mb) and `worker_seconds` + `worker_seconds_per_mb` × size per file."""
     memory = limits.worker_memory_mb or default_memory_mb(limits.workers)
-    # one more worker than `workers` for the small workbooks (this process read them before issue 14)
-    return WorkerPool(config, encoding, workers + 1,
+    # `workers` processes in all: a third one for the small workbooks was slower on two busy cores
+    # (three interpreters starting at once)
+    return WorkerPool(config, encoding, workers,
                       WorkerLimits(memory, limits.worker_seconds, limits.worker_seconds_per_mb),
                       big_bytes=int(limits.isolate_file_mb * 1_048_576), big_slots=workers)
 
