@@ -15,7 +15,7 @@ final run must leave no leftovers.
 The two raw versions alternate between trials (demo seeds 1 and 2), so old and new outputs differ
 in every file. Delays are drawn from a seeded RNG (seed printed; LANDAUDIT_KILL_SEED sets it), half
 over the whole run, half over its last fifth, where the publish happens. Bounded: at most
-LANDAUDIT_KILL_TRIALS trials (default 30) within LANDAUDIT_KILL_SECONDS (default 45 s).
+LANDAUDIT_KILL_TRIALS trials (default 15) within LANDAUDIT_KILL_SECONDS (default 25 s; the figures in docs/reliability.md used 30 and 45).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import pytest
 YEAR = "2023"
 ENV = {**os.environ, "COLUMNS": "200"}
 SEED = int(os.environ.get("LANDAUDIT_KILL_SEED", "20261203"))
-TRIALS = int(os.environ.get("LANDAUDIT_KILL_TRIALS", "30"))
-SECONDS = float(os.environ.get("LANDAUDIT_KILL_SECONDS", "45"))
+TRIALS = int(os.environ.get("LANDAUDIT_KILL_TRIALS", "15"))
+SECONDS = float(os.environ.get("LANDAUDIT_KILL_SECONDS", "25"))
 
 
 def landaudit(*args: str) -> list[str]:
