@@ -250,7 +250,7 @@ def test_libreoffice_locks_and_files_in_the_send_back_folder_count_too(exported)
     folder = exported / "data/exports/2023"
     sendback = sorted((folder / "退回").glob("*.xlsx"))[0]
     (sendback.parent / f".~lock.{sendback.name}#").write_text(
-        f",李四,PC-07,03.12.2026 10:00,file:///home/lisi/.config/libreoffice/4;", encoding="utf-8")
+        ",李四,PC-07,03.12.2026 10:00,file:///home/lisi/.config/libreoffice/4;", encoding="utf-8")
     (folder / f"~${MAIN}").write_bytes(b"\xff\xfe garbage")   # unreadable owner: still named
     result = invoke(exported, "export")
     assert result.exit_code == 2

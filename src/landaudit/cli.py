@@ -119,7 +119,7 @@ def _localise_usage_errors() -> None:
 
             RunLog(fmt).error("usage", usage_error_text(self), exit_code=self.exit_code)
             return
-        from landaudit.log import visible           # the words typed may hold escapes (SPEC §13 rev. 2)
+        from landaudit.log import visible  # the words typed may hold escapes (SPEC §13 rev. 2)
 
         if self.ctx is not None:
             echo(self.ctx.get_usage(), file=file)

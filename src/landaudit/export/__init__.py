@@ -317,7 +317,13 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     Writes nothing (the previous workbooks stay) when the last ingest lacked a whole dataset kind
     (IncompleteDataError, unless `allow_incomplete`), when classify is older than that ingest
     (StaleClassifyError), or when a workbook it would replace is open in Excel/WPS (issue 13)."""
-    from landaudit.classify import classify_at, default_scope, recorded_ingest, recorded_run, stale_classification
+    from landaudit.classify import (
+        classify_at,
+        default_scope,
+        recorded_ingest,
+        recorded_run,
+        stale_classification,
+    )
     from landaudit.export.sendback import write_sendback
 
     without_pandas()
