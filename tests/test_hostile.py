@@ -677,7 +677,7 @@ def test_a_reader_that_crashes_takes_only_its_own_file(tmp_path, monkeypatch, fa
 def test_a_reader_that_overruns_its_time_limit_is_stopped(tmp_path, monkeypatch):
     import time
 
-    ws = big_workspace(tmp_path, config={"workers = 2": "workers = 2\nworker_seconds = 3\nworker_seconds_per_mb = 0"})
+    ws = big_workspace(tmp_path, config={"worker_seconds = 60 ": "worker_seconds = 3 ", "worker_seconds_per_mb = 10 ": "worker_seconds_per_mb = 0 "})
     dept = ws.raw_year(YEAR) / DEPT
     hm.write_good(dept)
     (dept / "slow.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(410))]))
@@ -694,7 +694,7 @@ def test_a_reader_that_overruns_its_time_limit_is_stopped(tmp_path, monkeypatch)
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
 def test_a_reader_that_allocates_past_its_memory_limit_is_stopped(tmp_path, monkeypatch):
-    ws = big_workspace(tmp_path, config={"workers = 2": "workers = 2\nworker_memory_mb = 1536"})
+    ws = big_workspace(tmp_path, config={"worker_memory_mb = 0 ": "worker_memory_mb = 1536 "})
     dept = ws.raw_year(YEAR) / DEPT
     hm.write_good(dept)
     (dept / "hungry.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(420))]))
