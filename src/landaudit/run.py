@@ -1,17 +1,21 @@
 """`landaudit run` (SPEC §2, §13): ingest → classify → export in one process, for cron, under the
-workspace lock, ending with data/processed/<year>/run_manifest.json."""
+workspace lock, ending with data/processed/<year>/run_manifest.json.
+
+Progress and warnings go to the `landaudit.run` logger (log.py); the CLI renders them."""
 
 from __future__ import annotations
 
+import logging
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from landaudit import __version__
 from landaudit.config import load_config
-from landaudit.log import RunLog
+from landaudit.log import stage, warning
 from landaudit.publish import (
     MANIFEST,
     StagedWorkspace,
@@ -21,6 +25,11 @@ from landaudit.publish import (
     recover,
 )
 from landaudit.workspace import Workspace, WorkspaceLock, remove_stale_temporaries, write_json
+
+logger = logging.getLogger(__name__)
+# `progress(label)`: a context manager giving a per-file callback `(done, total, name)` — the
+# CLI's progress bar (RunLog.progress); presentation, so not a log record
+ProgressBar = Callable[[str], AbstractContextManager[Callable[[int, int, str], None]]]
 
 
 @dataclass
@@ -39,31 +48,40 @@ class RunResult:
         return self.export is None
 
 
-def locked(workspace: Workspace, command: str, log: RunLog, wait: float = 0.0) -> WorkspaceLock:
+def locked(workspace: Workspace, command: str, wait: float = 0.0) -> WorkspaceLock:
     """The workspace lock, with a warning when a killed run's lock is taken over."""
     def stale(holder: dict) -> None:
-        log.warning("lock", f"上次运行（PID {holder.get('pid')}，主机 {holder.get('host')}，开始于 "
-                            f"{holder.get('started')}）未正常结束，已接管工作区锁")
+        warning(logger, "lock", f"上次运行（PID {holder.get('pid')}，用户 {holder.get('user', '?')}，主机 "
+                            f"{holder.get('host')}，开始于 {holder.get('started')}）未正常结束，已接管工作区锁")
     return WorkspaceLock(workspace, command=command, wait=wait, on_stale=stale)
 
 
-def prepare(workspace: Workspace, log: RunLog) -> None:
+@contextmanager
+def writing(workspace: Workspace, command: str, wait: float = 0.0) -> Iterator[None]:
+    """What every writing command (CLI and notebook API alike) runs under: the workspace lock, and
+    a killed run's leftovers cleaned up (prepare)."""
+    with locked(workspace, command, wait):
+        prepare(workspace)
+        yield
+
+
+def prepare(workspace: Workspace) -> None:
     """Under the lock: finish or roll back the publish of a killed run (issue 14: completed from its
     journal when it had committed, its generation folders deleted when not), then remove temporary
     files it left behind."""
     completed, discarded = recover(workspace)
     removed = remove_stale_temporaries(workspace.processed) + remove_stale_temporaries(workspace.exports)
     if completed:
-        log.warning("lock", "上次运行在发布结果时中断：已按其记录完成发布（各年度文件夹为同一次运行的完整结果）")
+        warning(logger, "lock", "上次运行在发布结果时中断：已按其记录完成发布（各年度文件夹为同一次运行的完整结果）")
     if discarded:
-        log.warning("lock", f"已删除上次中断的运行未发布的 {discarded} 个输出文件夹：原有结果保持不变")
+        warning(logger, "lock", f"已删除上次中断的运行未发布的 {discarded} 个输出文件夹：原有结果保持不变")
     if removed:
-        log.warning("lock", f"已清理上次中断留下的 {removed} 个临时文件")
+        warning(logger, "lock", f"已清理上次中断留下的 {removed} 个临时文件")
 
 
-def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: str | None = None,
+def run(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
         by_township: bool = False, encoding: str | None = None, as_of: date | None = None,
-        lock_wait: float = 0.0, allow_incomplete: bool = False) -> RunResult:
+        lock_wait: float = 0.0, allow_incomplete: bool = False, progress: ProgressBar | None = None) -> RunResult:
     from landaudit.classify import classify
     from landaudit.export import export
     from landaudit.ingest import ingest
@@ -72,23 +90,20 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
     year = workspace.resolve_year(year, processed_ok=False)        # run reads the raw folder
     started = datetime.now().isoformat(timespec="seconds")
     timings: dict[str, float] = {}
-    with locked(workspace, f"landaudit run --year {year}", log, lock_wait), \
-            _published(workspace, log, year) as staged:
+    with locked(workspace, f"landaudit run --year {year}", lock_wait), _published(workspace, year) as staged:
         # issue 14: every stage writes into the year's generation folders; run_manifest.json is
         # written last and the folders are published together when the block ends
         workspace = staged
         begun = time.monotonic()
-        with log.stage("ingest", f"读取 {year} 年部门报表") as counts, log.progress("读取") as progress:
-            ingested = ingest(workspace, year=year, encoding=encoding, config=config, progress=progress)
+        with stage(logger, "ingest", f"读取 {year} 年部门报表") as counts, _bar(progress, "读取") as advance:
+            ingested = ingest(workspace, year=year, encoding=encoding, config=config, progress=advance)
             counts.update({k: v for k, v in ingested.totals.items() if k != "by_dataset"})
         _release(ingested)
         timings["ingest"] = time.monotonic() - begun
-        for entry in ingested.entries:
-            if entry.error and entry.error["code"] not in ("sheet_empty", "sheet_not_data", "temp_file"):
-                log.warning("ingest", f"{entry.path}{'：' + entry.sheet if entry.sheet else ''}：{entry.error['message']}")
-        warn_missing(ingested.missing_datasets, log)
+        warn_unread(ingested.entries)
+        warn_missing(ingested.missing_datasets)
         begun = time.monotonic()
-        with log.stage("classify", "关联地块、计算指标、分类分级") as counts:
+        with stage(logger, "classify", "关联地块、计算指标、分类分级") as counts:
             classified = classify(workspace, year=year, scope=scope, as_of=as_of, config=config)
             summary = classified.counts()
             counts.update({k: v for k, v in summary.items() if k != "batches"} | summary["batches"])
@@ -96,9 +111,9 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
         begun = time.monotonic()
         if ingested.missing_datasets and not allow_incomplete:
             exported = None         # SPEC §2 rev. 2: an empty or crippled list never replaces a good one
-            log.warning("export", KEPT_WORKBOOKS.format(year=year))
+            warning(logger, "export", KEPT_WORKBOOKS.format(year=year))
         else:
-            with log.stage("export", "写出治理清单") as counts:
+            with stage(logger, "export", "写出治理清单") as counts:
                 exported = export(workspace, year=year, scope=classified.scope, by_township=by_township, config=config,
                                   allow_incomplete=allow_incomplete)
                 counts.update(workbooks=len(exported.workbooks) + len(exported.township_workbooks),
@@ -113,10 +128,10 @@ def run(workspace: Workspace, *, log: RunLog, year: int | None = None, scope: st
 
 
 @contextmanager
-def _published(workspace: Workspace, log: RunLog, year: int):
+def _published(workspace: Workspace, year: int):
     """prepare() under the lock, then the year's generation (publish.generation). The exports
     folder joins it when export starts: a year not exported keeps its folder untouched."""
-    prepare(workspace, log)
+    prepare(workspace)
     with generation(workspace, year, exports=False) as staged:
         yield staged
 
@@ -125,10 +140,29 @@ KEPT_WORKBOOKS = ("{year} 年的数据不完整，未导出：原有的治理清
                   "landaudit run --year {year}；确要用不完整的数据导出时加 --allow-incomplete")
 
 
-def warn_missing(missing: list[dict], log: RunLog) -> None:
+def _bar(progress: ProgressBar | None, label: str) -> AbstractContextManager:
+    if progress is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return progress(label)
+
+
+def warn_missing(missing: list[dict]) -> None:
     """One warning per missing dataset kind, naming its department and what follows (SPEC §2 rev. 2)."""
     for item in missing:
-        log.warning("ingest", item["message"], dataset=item["dataset"], reason=item["reason"])
+        warning(logger, "ingest", item["message"], dataset=item["dataset"], reason=item["reason"])
+
+
+NOT_WARNED = ("sheet_empty", "sheet_not_data", "temp_file")      # a file or sheet that is not data
+
+
+def warn_unread(entries) -> None:
+    """One warning per file or sheet that could not be read (`run`, and the notebook API's ingest;
+    `landaudit ingest` shows them in its table instead)."""
+    for entry in entries:
+        if entry.error and entry.error["code"] not in NOT_WARNED:
+            warning(logger, "ingest", f"{entry.path}{'：' + entry.sheet if entry.sheet else ''}：{entry.error['message']}")
 
 
 def _release(ingested) -> None:

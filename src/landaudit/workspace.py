@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -252,20 +253,105 @@ def write_parquet(path: Path, table) -> Path:
     return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
+@dataclass(frozen=True)
+class LockPrimitive:
+    """An exclusive, non-blocking lock on an open file descriptor that the OS drops when its process
+    dies: `try_lock(fd)` is False when another process holds it."""
+
+    name: str
+    try_lock: Callable[[int], bool]
+    unlock: Callable[[int], None]
+
+
+def lock_primitive() -> LockPrimitive:
+    """The one place the platform is chosen (issue 15): `flock` where the OS has it (Linux, macOS,
+    BSD), msvcrt's byte-range lock on Windows. Tests replace this function to run the other path."""
+    try:
+        import fcntl
+    except ImportError:                                     # Windows
+        import msvcrt
+
+        return byte_range_lock(msvcrt)
+    return flock_lock(fcntl)
+
+
+def flock_lock(fcntl) -> LockPrimitive:
+    def try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    return LockPrimitive("flock", try_lock, lambda fd: fcntl.flock(fd, fcntl.LOCK_UN))
+
+
+# Windows byte-range locks are mandatory: a locked byte cannot be read by another process. The lock
+# is one byte at 1 GiB (SQLite's PENDING_BYTE, for the same reason), far past the holder note that
+# the waiting run and `landaudit status` read from offset 0. Seeking there does not grow the file.
+LOCKED_BYTE = 0x4000_0000
+
+
+def byte_range_lock(msvcrt) -> LockPrimitive:
+    """`msvcrt.locking` locks from the file position, so both lock and unlock seek to LOCKED_BYTE
+    first (the note is written with an explicit offset, never at the position). LK_NBLCK fails at
+    once with EACCES when another process holds the byte."""
+    def at_locked_byte(fd: int, mode: int) -> None:
+        os.lseek(fd, LOCKED_BYTE, os.SEEK_SET)
+        msvcrt.locking(fd, mode, 1)
+
+    def try_lock(fd: int) -> bool:
+        try:
+            at_locked_byte(fd, msvcrt.LK_NBLCK)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
+                return False
+            raise
+        return True
+
+    return LockPrimitive("msvcrt", try_lock, lambda fd: at_locked_byte(fd, msvcrt.LK_UNLCK))
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    if hasattr(os, "pwrite"):
+        os.pwrite(fd, data, offset)
+        return
+    os.lseek(fd, offset, os.SEEK_SET)                       # Windows has no pwrite
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)                       # Windows has no pread
+    return os.read(fd, size)
+
+
+def _user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:                   # no USER/LOGNAME/USERNAME and no passwd entry (a container)
+        return "?"
+
+
 class WorkspaceLock:
-    """One writer per workspace (SPEC §13). An advisory `flock` on data/processed/.landaudit.lock,
-    whose content names the holder (PID, host, start time, command) for the message another run
-    prints. The kernel drops the lock when its process dies, so a lock left by a killed run never
-    blocks: the next run finds the old holder's note in the file and takes over with a warning."""
+    """One writer per workspace (SPEC §13): an exclusive lock (lock_primitive: `flock`, or a
+    byte-range lock on Windows) on data/processed/.landaudit.lock, whose content names the holder
+    (PID, user, host, start time, command) for the message another run prints. The OS drops the
+    lock when its process dies, so a lock left by a killed run never blocks: the next run finds the
+    old holder's note in the file and takes over with a warning."""
 
     def __init__(self, workspace: Workspace, *, command: str, wait: float = 0.0,
                  on_stale: Callable[[dict], None] | None = None):
         self.path = workspace.processed / ".landaudit.lock"
         self.command, self.wait, self.on_stale = command, wait, on_stale
         self._fd: int | None = None
+        self._primitive: LockPrimitive | None = None
 
     def __enter__(self) -> WorkspaceLock:
-        import fcntl
         import socket
         import time
         from datetime import datetime
@@ -276,43 +362,41 @@ class WorkspaceLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:      # SPEC §2 rev. 2: a folder of another user is exit 2, not 70
             raise OutputError(self.path, exc) from exc
+        primitive = lock_primitive()
         fd = self._open()
         deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _read_holder(fd)
-                    os.close(fd)
-                    raise LockError(
-                        f"工作区 {self.path.parent.parent.parent} 正被另一个运行占用：PID {holder.get('pid', '?')}，"
-                        f"主机 {holder.get('host', '?')}，开始于 {holder.get('started', '?')}"
-                        f"（{holder.get('command', '?')}）。请等它结束后再运行，或加 --lock-wait 秒数 等待。"
-                    ) from None
-                time.sleep(0.1)
+        while not primitive.try_lock(fd):
+            if time.monotonic() >= deadline:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise LockError(
+                    f"工作区 {self.path.parent.parent.parent} 正被另一个运行占用：PID {holder.get('pid', '?')}，"
+                    f"用户 {holder.get('user', '?')}，主机 {holder.get('host', '?')}，开始于 {holder.get('started', '?')}"
+                    f"（{holder.get('command', '?')}）。请等它结束后再运行，或加 --lock-wait 秒数 等待。"
+                )
+            time.sleep(0.1)
         previous = _read_holder(fd)
         if previous and self.on_stale:
             self.on_stale(previous)
-        note = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+        note = {"pid": os.getpid(), "user": _user(), "host": socket.gethostname(), "command": self.command,
                 "started": datetime.now().isoformat(timespec="seconds")}
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(note, ensure_ascii=False).encode(), 0)
+            _pwrite(fd, json.dumps(note, ensure_ascii=False).encode(), 0)
             os.fsync(fd)
         except OSError as exc:      # a full disk while writing the holder note: exit 2
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            primitive.unlock(fd)
             os.close(fd)
             raise OutputError(self.path, exc) from exc
-        self._fd = fd
+        self._fd, self._primitive = fd, primitive
         return self
 
     def _open(self) -> int:
         """The lock file, never through a symlink (issue 14 item 5: a planted link made the lock
         truncate its target outside the workspace) and only a regular file. Created with the
         umask's permissions (0666 & ~umask), not 0600/0644: a colleague's cron run on a shared
-        folder takes the same lock. Every way this fails is exit 2 with one sentence."""
+        folder takes the same lock. Opened without O_TRUNC: a waiting run reads the holder's note.
+        Every way this fails is exit 2 with one sentence."""
         import stat
 
         from landaudit.errors import LockFileError, OutputError, os_reason
@@ -320,8 +404,10 @@ class WorkspaceLock:
         nofollow = getattr(os, "O_NOFOLLOW", 0)
         if not nofollow and self.path.is_symlink():        # Windows: no O_NOFOLLOW
             raise LockFileError(self.path, _LOCK_SYMLINK)
+        # O_BINARY (Windows): a text-mode descriptor would translate bytes and stop reading at Ctrl-Z
+        flags = os.O_RDWR | os.O_CREAT | nofollow | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | nofollow | getattr(os, "O_CLOEXEC", 0), 0o666)
+            fd = os.open(self.path, flags, 0o666)
         except OSError as exc:
             if self.path.is_symlink():                      # ELOOP (Linux), EMLINK (FreeBSD), ...
                 raise LockFileError(self.path, _LOCK_SYMLINK) from None
@@ -338,13 +424,11 @@ class WorkspaceLock:
         return fd
 
     def __exit__(self, *exc) -> None:
-        import fcntl
-
         if self._fd is not None:
             os.ftruncate(self._fd, 0)     # a clean exit leaves no holder note behind
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._primitive.unlock(self._fd)
             os.close(self._fd)
-            self._fd = None
+            self._fd = self._primitive = None
 
 
 _LOCK_SYMLINK = "它是一个符号链接，为安全起见不会跟随（锁文件必须是工作区里的普通文件）：请删除这个链接后重新运行"
@@ -368,7 +452,7 @@ def _owner_of(path: Path) -> str | None:
 
 def _read_holder(fd: int) -> dict:
     try:
-        raw = os.pread(fd, 4096, 0)
+        raw = _pread(fd, 4096, 0)
         return json.loads(raw.decode()) if raw.strip() else {}
     except (OSError, ValueError):
         return {"pid": "?", "host": "?", "started": "?", "command": "无法读取的锁文件"}
