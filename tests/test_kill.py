@@ -113,7 +113,6 @@ def workspace(tmp_path_factory) -> tuple[Path, list[Path]]:
 
 
 def test_kill_at_random_leaves_manifest_and_disk_agreeing(workspace):
-    from landaudit.log import RunLog
     from landaudit.run import prepare
     from landaudit.workspace import Workspace
 
@@ -127,11 +126,6 @@ def test_kill_at_random_leaves_manifest_and_disk_agreeing(workspace):
 
     rng = random.Random(SEED)
     print(f"\nkill-at-random seed {SEED} (LANDAUDIT_KILL_SEED), uninterrupted run {duration:.2f} s")
-    import io
-
-    from rich.console import Console
-
-    quiet = RunLog("plain", quiet=True, console=Console(file=io.StringIO()))
     trials = kills = mid_publish = 0
     worst_prepare = 0.0
     found: list[str] = []
@@ -160,7 +154,7 @@ def test_kill_at_random_leaves_manifest_and_disk_agreeing(workspace):
         else:
             found += [f"trial {trials} (delay {delay:.3f} s, exit {code}): {p}" for p in disagreements(root)]
         t0 = time.perf_counter()
-        prepare(Workspace.at(root), quiet)      # what the next writer does first, under the lock
+        prepare(Workspace.at(root))      # what the next writer does first, under the lock
         worst_prepare = max(worst_prepare, time.perf_counter() - t0)
         found += [f"trial {trials} after prepare (delay {delay:.3f} s, exit {code}): {p}" for p in disagreements(root)]
     elapsed = time.monotonic() - started
@@ -224,7 +218,6 @@ app()
 @pytest.mark.parametrize("step, mode", [(0, "exchange"), (1, "exchange"), (2, "exchange"), (3, "exchange"),
                                         (4, "exchange"), (1, "rename"), (2, "rename"), (3, "rename")])
 def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspace, step, mode):
-    from landaudit.log import RunLog
     from landaudit.run import prepare
     from landaudit.workspace import Workspace
 
@@ -240,7 +233,7 @@ def test_a_run_killed_inside_its_publish_is_completed_by_the_next_start(workspac
     assert (root / "data/processed" / f".publish-{YEAR}.json").exists()
     if step in (1, 2) or (mode, step) == ("rename", 3):
         assert disagreements(root) != []            # the window is real: exports new, processed not yet
-    prepare(Workspace.at(root), RunLog("json", quiet=True))
+    prepare(Workspace.at(root))
     assert disagreements(root) == []
     new = outputs_on_disk(root)
     assert any(p.startswith(f"data/exports/{YEAR}/镇街/") for p in new)      # this run's, not the previous

@@ -10,7 +10,6 @@ import gc
 import os
 import re
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -234,9 +233,13 @@ AllowIncompleteOpt = Annotated[bool, typer.Option(
 
 
 def _run(debug: bool, action, log=None):
-    """The one place errors become a Chinese sentence and an exit code (SPEC §2)."""
+    """The one place errors become a Chinese sentence and an exit code (SPEC §2). With a run log,
+    the library's log records (logging, `landaudit` loggers) are rendered by it meanwhile."""
     try:
-        return action()
+        if log is None:
+            return action()
+        with log.capture():
+            return action()
     except LandauditError as exc:
         if debug:
             raise
@@ -288,14 +291,11 @@ def _log(log_format: str, quiet: bool):
     return RunLog(log_format, quiet=quiet, console=err_console)
 
 
-@contextmanager
-def _locked(ws, command: str, log, wait: float):
+def _locked(ws, command: str, wait: float):
     """The workspace lock for a writing command, with a killed run's leftovers cleaned up."""
-    from landaudit.run import locked, prepare
+    from landaudit.run import writing
 
-    with locked(ws, command, log, wait):
-        prepare(ws, log)
-        yield
+    return writing(ws, command, wait)
 
 
 def _data_exit(result, strict: bool, max_reject_rate: float | None, log) -> int:
@@ -419,7 +419,7 @@ def ingest_cmd(
         from landaudit.ingest import ingest
 
         ws = _workspace(workspace)
-        with _locked(ws, "landaudit ingest", log, lock_wait), log.progress("读取") as progress:
+        with _locked(ws, "landaudit ingest", lock_wait), log.progress("读取") as progress:
             result = ingest(ws, year=year, encoding=encoding, progress=progress)
         if output_format == "json":
             import json
@@ -429,7 +429,7 @@ def ingest_cmd(
             _render_ingest(result, log)
         from landaudit.run import warn_missing
 
-        warn_missing(result.missing_datasets, log)
+        warn_missing(result.missing_datasets)
         return _data_exit(result, strict, max_reject_rate, log)
 
     code = _run(debug, action, log)
@@ -459,14 +459,14 @@ def classify_cmd(
         from landaudit.classify import classify
 
         ws = _workspace(workspace)
-        with _locked(ws, "landaudit classify", log, lock_wait), log.spinner("正在分类（关联、计算指标、分批）……"):
+        with _locked(ws, "landaudit classify", lock_wait), log.spinner("正在分类（关联、计算指标、分批）……"):
             result = classify(ws, year=year, scope=scope, as_of=_parse_day(as_of))
         _render_classify(result, log)
         from landaudit.classify import recorded_ingest
         from landaudit.run import warn_missing
 
         # SPEC §2 rev. 2: classify may run on an incomplete year, but says so (export will refuse)
-        warn_missing(recorded_ingest(ws, result.year).get("missing_datasets") or [], log)
+        warn_missing(recorded_ingest(ws, result.year).get("missing_datasets") or [])
 
     _run(debug, action, log)
 
@@ -525,11 +525,11 @@ def export_cmd(
         from landaudit.run import warn_missing
 
         ws = _workspace(workspace)
-        with _locked(ws, "landaudit export", log, lock_wait), log.spinner("正在写出治理清单工作簿……"):
+        with _locked(ws, "landaudit export", lock_wait), log.spinner("正在写出治理清单工作簿……"):
             result = export(ws, year=year, scope=scope, by_township=by_township, as_of=_parse_day(as_of),
                             allow_incomplete=allow_incomplete)
         _render_export(result, ws, log)
-        warn_missing(result.missing_datasets, log)        # written anyway (--allow-incomplete): still exit 1
+        warn_missing(result.missing_datasets)        # written anyway (--allow-incomplete): still exit 1
         return 1 if result.missing_datasets else 0
 
     raise typer.Exit(_run(debug, action, log))
@@ -576,14 +576,14 @@ def run_cmd(
         from landaudit.run import KEPT_WORKBOOKS, run, warn_missing
 
         ws = _workspace(workspace)
-        result = run(ws, log=log, year=year, scope=scope, by_township=by_township, encoding=encoding,
+        result = run(ws, progress=log.progress, year=year, scope=scope, by_township=by_township, encoding=encoding,
                      as_of=_parse_day(as_of), lock_wait=lock_wait, allow_incomplete=allow_incomplete)
         if log.rich:
             _render_ingest(result.ingest, log)
             _render_classify(result.classify, log)
             if not result.export_skipped:
                 _render_export(result.export, ws, log)
-            warn_missing(result.missing_datasets, log)      # again below the tables, where it is read
+            warn_missing(result.missing_datasets)      # again below the tables, where it is read
             if result.export_skipped:
                 log.warning("export", KEPT_WORKBOOKS.format(year=result.year))
         done = "读取和分类已完成（未导出）" if result.export_skipped else "全部完成"

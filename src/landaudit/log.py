@@ -1,6 +1,13 @@
 """Run logs (SPEC §1, §13): colour and progress bars on a terminal only; plain timestamped lines
 without one (cron); one JSON object per line with `--log-format json`; `--quiet` keeps warnings and
-errors only. Library code never prints: it calls back, and this decides how it looks.
+errors only.
+
+Library code never prints: it logs through the standard `logging` module, to loggers under
+`landaudit` (`logging.getLogger(__name__)`), with `info`/`warning` below (a stage name and counts
+ride along as the record's `extra`). The package adds only a NullHandler (landaudit/__init__.py), so a
+script or notebook decides what it sees (`logging.basicConfig(level=logging.INFO)`). The CLI installs
+`RunLog.capture()` around each command: one handler that renders every record through `RunLog.emit`,
+so a library warning looks exactly like the CLI's own lines in every `--log-format`.
 
 Log lines go to stderr (the console given is the CLI's stderr console); results — tables, JSON —
 go to stdout, so `landaudit ingest --format json > report.json` holds only the report."""
@@ -8,6 +15,7 @@ go to stdout, so `landaudit ingest --format json > report.json` holds only the r
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import time
@@ -98,14 +106,19 @@ class RunLog:
         self.emit("error", stage, message, **counts)
 
     @contextmanager
-    def stage(self, stage: str, label: str) -> Iterator[dict]:
-        """Log the start and the end (with elapsed seconds) of a stage; the body may add counts."""
-        self.info(stage, f"开始：{label}")
-        counts: dict = {}
-        begun = time.monotonic()
-        yield counts
-        self.info(stage, f"完成：{label}，用时 {time.monotonic() - begun:.1f} 秒", seconds=round(time.monotonic() - begun, 3),
-                  **counts)
+    def capture(self) -> Iterator[None]:
+        """While the block runs, the records of the `landaudit` loggers (library code) are rendered
+        by this log: info and above, `--quiet` applied by `emit` as for the CLI's own lines."""
+        handler = _RunLogHandler(self)
+        logger = logging.getLogger(LOGGER)
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
     @contextmanager
     def progress(self, label: str) -> Iterator[Callable[[int, int, str], None]]:
@@ -138,3 +151,52 @@ class RunLog:
             return
         with self.console.status(label, spinner="dots"):
             yield
+
+
+# ---------------------------------------------------------------------------------------- logging
+
+LOGGER = "landaudit"
+
+
+class _RunLogHandler(logging.Handler):
+    """A library record → `RunLog.emit`: the stage is the record's `stage` (else the logger's last
+    name), the counts its `counts`, the text its unescaped `text` (emit escapes per format)."""
+
+    def __init__(self, run_log: RunLog):
+        super().__init__(logging.INFO)
+        self.run_log = run_log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING else "info"
+        stage = getattr(record, "stage", None) or record.name.rsplit(".", 1)[-1]
+        text = getattr(record, "text", None)
+        self.run_log.emit(level, stage, record.getMessage() if text is None else text,
+                          **(getattr(record, "counts", None) or {}))
+
+
+def _log(logger: logging.Logger, level: int, stage: str, message: str, counts: dict) -> None:
+    if logger.isEnabledFor(level):
+        # the message is escaped (file names and cells reach whatever handler a caller installed,
+        # often a terminal); `text` keeps the original for the CLI, which escapes per format
+        logger.log(level, visible(message), extra={"stage": stage, "counts": counts, "text": message})
+
+
+def info(logger: logging.Logger, stage: str, message: str, **counts) -> None:
+    """Library code: an info line of `stage` (ingest, classify, export, lock …) with counts."""
+    _log(logger, logging.INFO, stage, message, counts)
+
+
+def warning(logger: logging.Logger, stage: str, message: str, **counts) -> None:
+    """Library code: a warning the user should read (a lock taken over, a missing dataset …)."""
+    _log(logger, logging.WARNING, stage, message, counts)
+
+
+@contextmanager
+def stage(logger: logging.Logger, name: str, label: str) -> Iterator[dict]:
+    """Log the start and the end (with elapsed seconds) of a stage; the body may add counts."""
+    info(logger, name, f"开始：{label}")
+    counts: dict = {}
+    begun = time.monotonic()
+    yield counts
+    seconds = time.monotonic() - begun
+    info(logger, name, f"完成：{label}，用时 {seconds:.1f} 秒", seconds=round(seconds, 3), **counts)
