@@ -125,3 +125,14 @@ class DataTestError(LandauditError):
         shown = "；".join(" ".join(str(v) for v in row) for row in sample)
         super().__init__(f"内部一致性检查 {name} 未通过：{count} 行违反（例：{shown}）。分类结果未写出，"
                          f"原有结果保持不变；请加 --debug 重新运行，并把输出发给维护人员。")
+
+
+class NoResultsError(UsageError):
+    """The notebook API (Workspace.parcels, .ledger, .kpis …) asked for a year's table that the
+    command writing it has not produced: one sentence naming the file and what to run (exit 2)."""
+
+    def __init__(self, year: int, name: str, path: str, command: str, function: str):
+        self.year, self.name, self.path = year, name, path
+        done = "分类" if command == "classify" else "读取"
+        super().__init__(f"{year} 年尚未{done}（找不到 {path}）：请先运行 landaudit {command} --year {year}，"
+                         f"或在 Python 中运行 la.{function}(ws, year={year})")

@@ -3,9 +3,11 @@ without one (cron); one JSON object per line with `--log-format json`; `--quiet`
 errors only.
 
 Library code never prints: it logs through the standard `logging` module, to loggers under
-`landaudit` (`logging.getLogger(__name__)`), with `info`/`warning` below (a stage name and counts
-ride along as the record's `extra`). The package adds only a NullHandler (landaudit/__init__.py), so a
-script or notebook decides what it sees (`logging.basicConfig(level=logging.INFO)`). The CLI installs
+`landaudit` (`logging.getLogger(__name__)`), with `info`/`warning`/`stage` below (a stage name and
+counts ride along as the record's `extra`). Only a NullHandler is added to the `landaudit` logger
+(here, not in landaudit/__init__.py: `import landaudit` stays free of `logging`; every record goes
+through these helpers, so this module is loaded before any), so a script or notebook decides what
+it sees (`logging.basicConfig(level=logging.INFO)`). The CLI installs
 `RunLog.capture()` around each command: one handler that renders every record through `RunLog.emit`,
 so a library warning looks exactly like the CLI's own lines in every `--log-format`.
 
@@ -156,6 +158,7 @@ class RunLog:
 # ---------------------------------------------------------------------------------------- logging
 
 LOGGER = "landaudit"
+logging.getLogger(LOGGER).addHandler(logging.NullHandler())      # Python's advice for libraries
 
 
 class _RunLogHandler(logging.Handler):

@@ -106,6 +106,29 @@ class Workspace:
         except ValueError:
             return _shown(absolute.as_posix())
 
+    # The notebook API (issue 15, landaudit/api.py): `la.Workspace("诸暨")`, then a year's tables.
+    def __post_init__(self) -> None:
+        if not isinstance(self.root, Path) or not self.root.is_absolute():     # Workspace("诸暨")
+            object.__setattr__(self, "root", Path(self.root).resolve())
+
+    def parcels(self, year: int | None = None):
+        """data/processed/<year>/parcels.parquet (classify) as a pyarrow Table: one row per parcel."""
+        return self.table("parcels", year)
+
+    def ledger(self, year: int | None = None):
+        """data/processed/<year>/ledger.parquet (ingest): the 问题隐患台账 rows as received."""
+        return self.table("ledger", year)
+
+    def kpis(self, year: int | None = None):
+        """data/processed/<year>/kpis.parquet (classify): the KPIs per scope and township."""
+        return self.table("kpis", year)
+
+    def table(self, name: str, year: int | None = None):
+        """Any table of the year's folder by name (api.TABLES: land, enterprise, rejects, links …)."""
+        from landaudit.api import read_table
+
+        return read_table(self, name, year)
+
 
 def _shown(text: str) -> str:
     """A file name that is not valid UTF-8 (Linux keeps it as lone surrogates, surrogateescape) with
