@@ -265,6 +265,11 @@ def _run(debug: bool, action, log=None):
         raise typer.Exit(70) from None
 
 
+def _out_encoding() -> str | None:
+    """The encoding of stdout, so --format json escapes what it cannot encode (GBK console) as \\uXXXX."""
+    return getattr(sys.stdout, "encoding", None)
+
+
 def _fatal(log, message: str, exit_code: int) -> None:
     """A fatal error: one red sentence on a terminal (soft-wrapped: the terminal folds it, copying it
     keeps one line); one ERROR log line in plain/JSON log mode."""
@@ -424,7 +429,7 @@ def ingest_cmd(
         if output_format == "json":
             import json
 
-            print(json_safe(json.dumps(result.report(), ensure_ascii=False, default=str, indent=1)))
+            print(json_safe(json.dumps(result.report(), ensure_ascii=False, default=str, indent=1), _out_encoding()))
         else:
             _render_ingest(result, log)
         from landaudit.run import warn_missing
@@ -636,7 +641,7 @@ def report_cmd(
         if output_format == "json":
             import json
 
-            print(json_safe(json.dumps(data, ensure_ascii=False, default=str, indent=1)))
+            print(json_safe(json.dumps(data, ensure_ascii=False, default=str, indent=1), _out_encoding()))
             return
         render.report(console, data)
 
@@ -663,7 +668,7 @@ def track_cmd(
         if output_format == "json":
             import json
 
-            print(json_safe(json.dumps(result.to_dict(), ensure_ascii=False, indent=1)))
+            print(json_safe(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), _out_encoding()))
             return
         _render_track(result)
 
@@ -729,7 +734,7 @@ def explain_cmd(
         if output_format == "json":
             import json
 
-            print(json_safe(json.dumps(facts, ensure_ascii=False, default=str, indent=1)))
+            print(json_safe(json.dumps(facts, ensure_ascii=False, default=str, indent=1), _out_encoding()))
             return
         render.explain(console, facts)
 
@@ -889,7 +894,7 @@ def status_cmd(
         if output_format == "json":
             import json
 
-            print(json_safe(json.dumps(data, ensure_ascii=False, indent=1)))
+            print(json_safe(json.dumps(data, ensure_ascii=False, indent=1), _out_encoding()))
         else:
             _render_status(data)
 
@@ -994,7 +999,7 @@ def check_cmd(
             import json
 
             print(json_safe(json.dumps(result.to_dict() | {"xlsx": str(written) if written else None},
-                             ensure_ascii=False, indent=1, default=str)))
+                             ensure_ascii=False, indent=1, default=str), _out_encoding()))
         else:
             _render_check(result, written)
         return 0 if result.valid else 1
@@ -1130,6 +1135,9 @@ def main() -> None:
     # default (a young-generation collection every 700 allocations) spent 5-8% of a city-scale run
     # scanning them (issue 7, docs/benchmarks.md). Cycles are still collected, just less often.
     gc.set_threshold(50_000, 20, 100)
+    from landaudit.log import safe_streams
+
+    safe_streams()              # a GBK console never raises UnicodeEncodeError (issue 15)
     app()
 
 

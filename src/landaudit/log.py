@@ -48,14 +48,78 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     return (_CONTROL_KEEP_LINES if keep_newlines else _CONTROL).sub(_escape, text)
 
 
-def json_safe(text: str) -> str:
+def json_safe(text: str, encoding: str | None = None) -> str:
     """JSON text with the characters json.dumps leaves raw (C1, DEL, BiDi, U+2028/9) as \\uXXXX:
-    the same value, nothing a terminal acts on (they can only occur inside JSON strings)."""
-    return _NOT_JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    the same value, nothing a terminal acts on (they can only occur inside JSON strings). Given the
+    `encoding` of the stream it goes to, characters it cannot encode (𠮷 or 😀 on a GBK console) are
+    \\uXXXX escapes too (a surrogate pair above U+FFFF): still the same value, never a crash."""
+    text = _NOT_JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if encoding is None or _is_utf(encoding) or _encodes(text, encoding):
+        return text
+    return "".join(ch if ch.isascii() or _encodes(ch, encoding) else _json_escape(ch) for ch in text)
 
 
-def json_line(record: object) -> str:
-    return json_safe(json.dumps(record, ensure_ascii=False, default=str))
+def json_line(record: object, encoding: str | None = None) -> str:
+    return json_safe(json.dumps(record, ensure_ascii=False, default=str), encoding)
+
+
+# ------------------------------------------------------------------- consoles that are not UTF-8
+
+# A GBK console (Windows cmd.exe, code page 936, or output redirected to a file there) cannot encode
+# every character: a file name with 𠮷, an emoji, U+FFFD standing for undecodable bytes. Such a
+# character is shown as Python's backslashreplace shows it (\U00020bb7), never a UnicodeEncodeError;
+# the CLI's own marks have a same-width substitute GBK has.
+SUBSTITUTES = {"✓": "√", "✗": "×"}
+
+
+def _is_utf(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "").startswith("utf")
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    except LookupError:                   # an encoding Python does not know: leave the text alone
+        return True
+    return True
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def encodable(text: str, encoding: str | None) -> str:
+    """`text` with every character `encoding` cannot encode substituted (SUBSTITUTES) or shown as a
+    backslash escape; unchanged for UTF-8 and for text that encodes."""
+    if not encoding or _is_utf(encoding) or _encodes(text, encoding):
+        return text
+    shown = []
+    for ch in text:
+        if _encodes(ch, encoding):
+            shown.append(ch)
+        elif (substitute := SUBSTITUTES.get(ch)) is not None and _encodes(substitute, encoding):
+            shown.append(substitute)
+        else:
+            shown.append(ch.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(shown)
+
+
+def safe_streams() -> None:
+    """stdout and stderr never raise UnicodeEncodeError (a GBK console, PYTHONIOENCODING=gbk):
+    what a console or a log line did not escape already is backslash-escaped by the stream."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if not _is_utf(encoding) and getattr(stream, "errors", "strict") != "backslashreplace":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError):          # not a TextIOWrapper (tests, IDEs)
+                pass
 
 
 _visible = visible
@@ -87,12 +151,13 @@ class RunLog:
         if self.mode == "json":
             record = {"time": datetime.now().isoformat(timespec="seconds"), "level": level, "stage": stage,
                       "message": message, "counts": counts, "elapsed": elapsed}
-            sys.stderr.write(json_line(record) + "\n")
+            sys.stderr.write(json_line(record, getattr(sys.stderr, "encoding", None)) + "\n")
             sys.stderr.flush()
         elif self.mode == "plain":
             extra = _visible(" ".join(f"{k}={v}" for k, v in counts.items()))
             line = f"{datetime.now().isoformat(timespec='seconds')} {LEVELS[level]:5} [{stage}] {_visible(message)}"
-            sys.stderr.write(line + (f" ({extra})" if extra else "") + "\n")
+            line = encodable(line + (f" ({extra})" if extra else ""), getattr(sys.stderr, "encoding", None))
+            sys.stderr.write(line + "\n")
             sys.stderr.flush()
         else:
             style = _RICH_STYLE[level]

@@ -40,21 +40,25 @@ class SafeConsole(Console):
     """A console through which no control character of a file name or cell reaches the terminal
     (SPEC §13 rev. 2): ESC sequences, \\r, \\b, C1 and BiDi overrides are shown as visible escapes
     (log.visible); rich's own styles and cursor moves (progress bars) are untouched. Strings are
-    cleaned before layout (render_str: widths stay right); every other segment as it is written."""
+    cleaned before layout (render_str: widths stay right); every other segment as it is written.
+
+    On a console that is not UTF-8 (GBK: Windows cmd.exe's code page 936, or a redirect there) the
+    characters it cannot encode are shown the same way (log.encodable: 𠮷 → \\U00020bb7, ✓ → √);
+    rich itself draws tables with ASCII borders there."""
+
+    def _shown(self, text: str) -> str:
+        from landaudit.log import encodable, visible
+
+        return encodable(visible(text, keep_newlines=True), self.encoding)
 
     def render_str(self, text: str, **kwargs) -> Text:
-        from landaudit.log import visible
-
-        return super().render_str(visible(text, keep_newlines=True), **kwargs)
+        return super().render_str(self._shown(text), **kwargs)
 
     def _render_buffer(self, buffer) -> str:
         from rich.segment import Segment
 
-        from landaudit.log import visible
-
         return super()._render_buffer(
-            segment if segment.control else Segment(visible(segment.text, keep_newlines=True), segment.style)
-            for segment in buffer)
+            segment if segment.control else Segment(self._shown(segment.text), segment.style) for segment in buffer)
 
 
 def _isatty(stream) -> bool:
