@@ -23,7 +23,7 @@ from landaudit.config import PREDICATES, Config, load_config
 from landaudit.errors import DataTestError, UsageError
 from landaudit.publish import generation
 from landaudit.scopes import display_name, resolve_scope
-from landaudit.workspace import Workspace, atomic_write, write_json
+from landaudit.workspace import PROVENANCE, Workspace, atomic_write, write_json
 
 INPUTS = ("land", "enterprise", "ledger")
 OUTPUTS = ("parcels", "links", "unlinked", "kpis", "ledger_items", "rating_policies")
@@ -311,7 +311,13 @@ def _as_oserror(exc: Exception) -> OSError:
 def run_models(con, inputs: dict[str, Path | pa.Table], params: dict[str, pa.Table]) -> None:
     for name, source in {**inputs, **params}.items():
         if isinstance(source, Path):
-            con.read_parquet(str(source)).create_view(name)
+            relation = con.read_parquet(str(source))
+            # data_year and county_code describe the file (issue 15), not the rows the models
+            # combine (last year's parcels would bring their own year); the outputs get their own
+            kept = [c for c in relation.columns if c not in PROVENANCE]
+            if len(kept) < len(relation.columns):
+                relation = relation.project(", ".join('"' + c.replace('"', '""') + '"' for c in kept))
+            relation.create_view(name)
         else:
             con.register(name, source)
     for _, sql in sql_models():
@@ -337,7 +343,8 @@ def classify(workspace: Workspace, *, year: int | None = None, scope: str | None
         try:
             run_models(con, inputs, _param_tables(config, year, scope, as_of))
             timings = run_data_tests(con)
-            outputs = {name: staged.relative(_copy_out(con, sql, folder / f"{name}.parquet"))
+            outputs = {name: staged.relative(_copy_out(con, sql, folder / f"{name}.parquet", year=year,
+                                                       county_code=config.settings.county.code))
                        for name, sql in queries.items()}
         finally:
             con.close()
@@ -395,15 +402,19 @@ def run_data_tests(con) -> dict[str, float]:
     return timings
 
 
-def _copy_out(con, sql: str, path: Path) -> Path:
-    """DuckDB writes the Parquet itself, streaming (memory at 1M parcels), to a temporary name.
-    The path is the workspace's own, quoted; never data."""
+def _copy_out(con, sql: str, path: Path, *, year: int, county_code: str) -> Path:
+    """DuckDB writes the Parquet itself, streaming (memory at 1M parcels), to a temporary name,
+    with data_year and county_code as the last columns and as key-value metadata (issue 15,
+    workspace.with_provenance). The path is the workspace's own, quoted; the values are parameters."""
     import duckdb
 
     def write(tmp: Path) -> None:
         quoted = str(tmp).replace("'", "''")
         try:
-            con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+            con.execute(f"COPY (SELECT *, ?::INTEGER AS data_year, ?::VARCHAR AS county_code FROM ({sql})) "
+                        f"TO '{quoted}' (FORMAT PARQUET, COMPRESSION ZSTD, "
+                        f"KV_METADATA {{data_year: ?, county_code: ?}})",
+                        [year, county_code, str(year), county_code])
         except duckdb.IOException as exc:
             raise _as_oserror(exc) from exc
 
@@ -466,8 +477,15 @@ def _beside(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
+# The year folder of a view's file, for files written before each carried its data_year (issue
+# 15); either separator (DuckDB gives a Windows path with backslashes).
+FOLDER_YEAR = "CAST(regexp_extract(filename, '(\\d{4})[/\\\\][^/\\\\]+$', 1) AS INTEGER)"
+
+
 def _build_views(workspace: Workspace, tmp: Path, names: tuple[str, ...]) -> None:
     """The views, one per output name over every year's file, checkpointed into `tmp`."""
+    import pyarrow.parquet as pq
+
     con = connect(None, database=str(tmp))
     try:
         for name in names:
@@ -475,9 +493,13 @@ def _build_views(workspace: Workspace, tmp: Path, names: tuple[str, ...]) -> Non
             if not files:
                 continue
             listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            if any("data_year" in pq.read_schema(f).names for f in files):
+                year, excluded = f"coalesce(data_year, {FOLDER_YEAR})", "filename, data_year"
+            else:
+                year, excluded = FOLDER_YEAR, "filename"
             con.execute(
-                f"CREATE VIEW {name} AS SELECT CAST(regexp_extract(filename, '(\\d{{4}})/[^/]+$', 1) AS INTEGER)"
-                f" AS data_year, * EXCLUDE (filename) FROM read_parquet([{listed}], union_by_name = true, filename = true)"
+                f"CREATE VIEW {name} AS SELECT {year} AS data_year, * EXCLUDE ({excluded}) "
+                f"FROM read_parquet([{listed}], union_by_name = true, filename = true)"
             )
         con.execute("CHECKPOINT")         # raises on a full disk; close() would swallow it
     finally:

@@ -175,6 +175,25 @@ def _release(ingested) -> None:
     pa.default_memory_pool().release_unused()
 
 
+# What produced a run's outputs (issue 15): the libraries that read the sheets, join, and write
+# the Parquet and the workbooks. Distribution names, as importlib.metadata knows them.
+RUNTIME_PACKAGES = ("duckdb", "pyarrow", "python-calamine", "xlsxwriter")
+
+
+def runtime_versions() -> dict[str, str | None]:
+    """landaudit's, Python's and RUNTIME_PACKAGES' versions, and the OS (None: not installed)."""
+    import platform
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {"landaudit": __version__, "python": platform.python_version()}
+    for name in RUNTIME_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions | {"platform": platform.platform()}
+
+
 def write_manifest(workspace: Workspace, *, config, year: int, started: str, ingested, classified, exported,
                    timings: dict[str, float]) -> Path:
     """SPEC §13: version, config hash, input files with sha256 and row counts, outputs, timings."""
@@ -199,6 +218,7 @@ def write_manifest(workspace: Workspace, *, config, year: int, started: str, ing
         "totals": {k: v for k, v in ingested.totals.items()},
         "missing_datasets": [m["dataset"] for m in ingested.missing_datasets],
         "exported": exported is not None,
+        "versions": runtime_versions(),
         # every file of the two year folders as they are published (publish.output_files)
         "outputs": [file_entry(workspace, p) for p in output_files(workspace, year)],
         "timings_seconds": timings,

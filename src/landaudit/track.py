@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from landaudit.config import Config
 from landaudit.errors import UsageError
-from landaudit.workspace import Workspace, write_parquet
+from landaudit.workspace import PROVENANCE, Workspace, write_parquet
 
 SNAPSHOT_COLUMNS = ("category", "item_id", "name", "parcel_code", "credit_code", "severity", "found_date",
                     "deadline", "status", "status_state", "closed_date", "acceptance",
@@ -56,6 +56,9 @@ def _canonical(table: pa.Table) -> pa.Table:
 
 
 def same_content(a: pa.Table, b: pa.Table) -> bool:
+    # data_year and county_code (issue 15) describe the file, not the ledger: a snapshot written
+    # before they existed has the same content
+    a, b = (t.drop_columns([c for c in PROVENANCE if c in t.column_names]) for t in (a, b))
     if set(a.column_names) != set(b.column_names):
         return False                              # a snapshot written before a column existed
     a, b = _canonical(a), _canonical(b.select(a.column_names))
@@ -67,11 +70,15 @@ def same_content(a: pa.Table, b: pa.Table) -> bool:
     return a.equals(b)
 
 
-def write_snapshot(workspace: Workspace, year: int, ledger: pa.Table, *, now: datetime | None = None) -> Path | None:
+def write_snapshot(workspace: Workspace, year: int, ledger: pa.Table, *, county_code: str | None = None,
+                   now: datetime | None = None) -> Path | None:
     """Keep the ledger statuses of this ingest, unless their content equals the newest snapshot's
     apart from row order, file, sheet and row (SPEC §11 rev. 2: a re-sent, renamed or re-sorted
-    file is no change)."""
+    file is no change). `county_code` defaults to the ledger's own column (a ledger.parquet read
+    back), else the workspace's config."""
     import pyarrow.parquet as pq
+
+    county_code = county_code or _county_code(workspace, ledger)
 
     table = ledger.select(list(SNAPSHOT_COLUMNS)).take(_sort_indices(ledger))     # in key order
     existing = list_snapshots(workspace, year)
@@ -83,7 +90,15 @@ def write_snapshot(workspace: Workspace, year: int, ledger: pa.Table, *, now: da
     while path.exists():
         n += 1
         path = snapshot_folder(workspace, year) / f"ledger_{stamp}_{n}.parquet"
-    return write_parquet(path, table)
+    return write_parquet(path, table, year=year, county_code=county_code)
+
+
+def _county_code(workspace: Workspace, ledger: pa.Table) -> str:
+    if "county_code" in ledger.column_names and ledger.num_rows and ledger.column("county_code")[0].is_valid:
+        return ledger.column("county_code")[0].as_py()
+    from landaudit.config import load_config
+
+    return load_config(workspace.root).settings.county.code
 
 
 def _sort_indices(ledger: pa.Table):
@@ -145,10 +160,10 @@ def _load(path: Path | None, columns: list[str] | None = None) -> dict[tuple, di
         return {}
     import pyarrow.parquet as pq
 
-    if columns is not None:
-        present = set(pq.read_schema(path).names)
-        columns = [c for c in columns if c in present]
-    rows = pq.read_table(path, columns=columns).to_pylist()
+    present = pq.read_schema(path).names
+    # data_year and county_code describe the file (issue 15): last year's rows are not told apart by them
+    wanted = [c for c in (columns if columns is not None else present) if c in present and c not in PROVENANCE]
+    rows = pq.read_table(path, columns=wanted).to_pylist()
     for row in rows:
         if "status_state" not in row:
             row["status_state"] = _LEGACY_STATES.get(row.get("status"), None if row.get("status") is None else "open")

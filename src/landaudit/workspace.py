@@ -270,9 +270,33 @@ def write_json(path: Path, data: object) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_parquet(path: Path, table) -> Path:
+# Issue 15: every Parquet file names the year and county it is about, as the last two columns (on
+# every row) and as Parquet key-value metadata of the same names: a file copied out of its
+# data/processed/<year>/ folder still says what it is.
+PROVENANCE = ("data_year", "county_code")
+
+
+def with_provenance(table, *, year: int, county_code: str):
+    """`table` with data_year (INTEGER, as the views had it) and county_code on every row and in
+    the file's metadata; columns of those names already there are replaced."""
+    import pyarrow as pa
+
+    table = table.drop_columns([c for c in PROVENANCE if c in table.column_names])
+    table = table.append_column(pa.field("data_year", pa.int32()), pa.repeat(pa.scalar(year, pa.int32()), table.num_rows))
+    table = table.append_column(pa.field("county_code", pa.string()),
+                                pa.repeat(pa.scalar(county_code, pa.string()), table.num_rows))
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), **provenance_metadata(year, county_code)})
+
+
+def provenance_metadata(year: int, county_code: str) -> dict[bytes, bytes]:
+    return {b"data_year": str(int(year)).encode(), b"county_code": county_code.encode()}
+
+
+def write_parquet(path: Path, table, *, year: int, county_code: str) -> Path:
+    """A Parquet file landaudit writes: atomically, with data_year and county_code (issue 15)."""
     import pyarrow.parquet as pq
 
+    table = with_provenance(table, year=year, county_code=county_code)
     return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 

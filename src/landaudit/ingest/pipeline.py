@@ -385,8 +385,8 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
 
     # issue 14: the year's outputs are written into a generation folder and published together
     with generation(workspace, year, exports=False) as staged:
-        outputs = _write_outputs(staged, year, tables, findings)
-        write_snapshot(staged, year, tables["ledger"])                  # SPEC §11: dated ledger statuses
+        outputs = _write_outputs(staged, year, tables, findings, county_code=config.settings.county.code)
+        write_snapshot(staged, year, tables["ledger"], county_code=config.settings.county.code)  # SPEC §11
         outputs["snapshot"] = staged.relative(list_snapshots(staged, year)[-1])
         result = IngestResult(year, entries, findings, tables, outputs, digests,
                               missing_datasets=missing_datasets(entries, {n: t.num_rows for n, t in tables.items()},
@@ -552,14 +552,15 @@ def _to_table(records: list[dict], schema: pa.Schema) -> pa.Table:
 
 
 def _write_outputs(workspace: Workspace, year: int, tables: dict[str, pa.Table],
-                   findings: list[Finding]) -> dict[str, str]:
+                   findings: list[Finding], *, county_code: str) -> dict[str, str]:
+    """land/enterprise/ledger/rejects/quality.parquet, each with data_year and county_code (issue 15)."""
     folder = workspace.processed_year(year)
     outputs = {}
-    for name, table in tables.items():
-        outputs[name] = workspace.relative(write_parquet(folder / f"{name}.parquet", table))
     rejects = [f for f in findings if f.level in (REJECT, ERROR)]
     quality = [f for f in findings if f.level not in (REJECT, ERROR)]
-    outputs["rejects"] = workspace.relative(write_parquet(folder / "rejects.parquet", findings_table(rejects)))
-    outputs["quality"] = workspace.relative(write_parquet(folder / "quality.parquet", findings_table(quality)))
+    everything = {**tables, "rejects": findings_table(rejects), "quality": findings_table(quality)}
+    for name, table in everything.items():
+        path = write_parquet(folder / f"{name}.parquet", table, year=year, county_code=county_code)
+        outputs[name] = workspace.relative(path)
     outputs["report"] = workspace.relative(folder / "ingest_report.json")
     return outputs
