@@ -9,7 +9,8 @@ and notebooks, and a year's results as Arrow tables.
 `ingest`, `classify`, `export` and `run` are the functions `landaudit ingest|classify|export|run`
 call, under the same workspace lock (`run.writing`: a cron run and a notebook never write at once;
 `LockError` when one holds it), and they return the same results (`IngestResult.report()` is what
-`ingest --format json` prints). Instead of a terminal, warnings go to the `landaudit` loggers.
+`ingest --format json` prints). Instead of a terminal, warnings go to the `landaudit` loggers, and
+each call logs its start and end (with counts) at INFO, as the stages of `landaudit run` do.
 
 Tables are pyarrow Tables read from the Parquet the commands wrote (`.to_pandas()` needs pandas,
 an optional extra; `duckdb.sql("SELECT … FROM parcels")` queries a Table by its variable name).
@@ -71,8 +72,11 @@ def classify(workspace: Workspace | str | Path, *, year: int | None = None, scop
     from landaudit.run import warn_missing, writing
 
     ws = _at(workspace)
-    with writing(ws, "la.classify（Python）", lock_wait):
+    with writing(ws, "la.classify（Python）", lock_wait), \
+            stage(logger, "classify", "关联地块、计算指标、分类分级") as counts:
         result = classify_module.classify(ws, year=year, scope=scope, as_of=as_of)
+        summary = result.counts()
+        counts.update({k: v for k, v in summary.items() if k != "batches"} | summary["batches"])
     warn_missing(classify_module.recorded_ingest(ws, result.year).get("missing_datasets") or [])
     return result
 
@@ -87,9 +91,10 @@ def export(workspace: Workspace | str | Path, *, year: int | None = None, scope:
     from landaudit.run import warn_missing, writing
 
     ws = _at(workspace)
-    with writing(ws, "la.export（Python）", lock_wait):
+    with writing(ws, "la.export（Python）", lock_wait), stage(logger, "export", "写出治理清单") as counts:
         result = export_module.export(ws, year=year, scope=scope, by_township=by_township, as_of=as_of,
                                       allow_incomplete=allow_incomplete)
+        counts.update(workbooks=len(result.workbooks) + len(result.township_workbooks), sendback=len(result.sendback))
     warn_missing(result.missing_datasets)
     return result
 
