@@ -188,12 +188,20 @@ def test_each_good_file_ingests_the_same_alone_as_beside_bad_files(workspace, al
         (b.rows_total, b.rows_accepted, b.rows_rejected, b.rows_skipped)
 
 
-def test_files_read_in_worker_processes_give_the_same_result(tmp_path, all_fixtures):
-    """Big files are read in spawned worker processes (ingest.isolate_file_mb; workers are never
-    forked, ingest/workers.py); with the threshold at 0 every fixture goes through them, and the
-    report, rows and findings equal the in-process run."""
+@pytest.mark.parametrize("start", ["forkserver", "spawn"])
+def test_files_read_in_worker_processes_give_the_same_result(tmp_path, all_fixtures, monkeypatch, start):
+    """Big files are read in worker processes (ingest.isolate_file_mb; forked from a forkserver
+    where the OS has one, spawned elsewhere, never forked from the ingesting process:
+    ingest/workers.py); with the threshold at 0 every fixture goes through them, and the report,
+    rows and findings equal the default run, whichever start method is used."""
+    import multiprocessing
+
     from landaudit.config import default_config_text
     from landaudit.workspace import Workspace
+
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{start} is not available here")
+    monkeypatch.setenv("LANDAUDIT_WORKER_START", start)
 
     together, tables = all_fixtures
     ws = Workspace.at(tmp_path)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -762,41 +763,59 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in state
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _readers(pid: int, start: str) -> list[int]:
+    """The worker processes below `pid`: children of the forkserver, or spawned children."""
+    if start == "forkserver":
+        return [w for server in _children(pid) for w in _children(server)]
+    return [c for c in _children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_workers_die_with_a_killed_parent_and_never_hold_the_lock(tmp_path):
+@pytest.mark.parametrize("start", ["forkserver", "spawn"])
+def test_workers_die_with_a_killed_parent_and_never_hold_the_lock(tmp_path, start):
     """kill -9 of `landaudit ingest` while a worker reads: no worker survives (none is left with
-    PPID 1), no worker ever had the lock file open, and the next run takes the lock (not exit 3)."""
-    import os
+    PPID 1), no worker (nor the forkserver they are forked from) ever had the lock file open, and
+    the next run takes the lock (not exit 3). Both start methods: forkserver (Linux, macOS) and
+    spawn (Windows; forced here by LANDAUDIT_WORKER_START)."""
     import signal
     import time
 
     raw = tmp_path / "data" / "raw" / str(YEAR)
     hm.write_good(raw)
     (raw / "slow.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(430))]))
-    env = {**os.environ, "LANDAUDIT_TEST_WORKER_FAULT": "sleep:slow.xlsx"}
+    env = {**os.environ, "LANDAUDIT_TEST_WORKER_FAULT": "sleep:slow.xlsx", "LANDAUDIT_WORKER_START": start}
     parent = subprocess.Popen([sys.executable, "-m", "landaudit", "ingest", "-w", str(tmp_path)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     lock = (tmp_path / "data" / "processed" / ".landaudit.lock").resolve()
     workers: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and parent.poll() is None:
-        workers = [pid for pid in _children(parent.pid)
-                   if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        if workers and any(b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in workers):
+        if _readers(parent.pid, start):
             time.sleep(1.5)               # the workers are reading (one sleeps in slow.xlsx)
+            workers = _descendants(parent.pid)
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
+    assert parent.poll() is None, "ingest ended before a worker was seen reading"
     assert workers, "no worker process was seen"
+    assert _readers(parent.pid, start)
     for pid in workers:
         held = {os.path.realpath(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
         assert str(lock) not in held, f"worker {pid} holds the lock"
-    descendants = _children(parent.pid)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in descendants):
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
         time.sleep(0.1)
-    assert not [pid for pid in descendants if _alive(pid)], "a worker outlived its parent"
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived its parent"
     again = landaudit(tmp_path, "ingest", timeout=120)
     assert again.returncode in (0, 1), again.stdout[-1000:] + again.stderr[-1000:]
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from landaudit.arrow import without_pandas
 from landaudit.config import PREDICATES, Config, load_config
 from landaudit.errors import DataTestError, UsageError
 from landaudit.publish import generation
@@ -327,7 +326,6 @@ def run_models(con, inputs: dict[str, Path | pa.Table], params: dict[str, pa.Tab
 def classify(workspace: Workspace, *, year: int | None = None, scope: str | None = None,
              as_of: date | None = None, config: Config | None = None) -> ClassifyResult:
     """Link, compute metrics, flag, assign batches and ratings; write the year's outputs."""
-    without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     scope = resolve_scope(config.settings, scope) if scope else default_scope(config, year)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from landaudit.arrow import without_pandas
 from landaudit.config import Config, load_config
 from landaudit.errors import IncompleteDataError, OutputError, StaleClassifyError, UsageError
 from landaudit.export.cells import XLSX_MAX_ROWS
@@ -326,7 +325,6 @@ def export(workspace: Workspace, *, year: int | None = None, scope: str | None =
     )
     from landaudit.export.sendback import write_sendback
 
-    without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year)
     # SPEC §2 rev. 2: an empty or crippled list never replaces a good one

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from landaudit.arrow import without_pandas
 from landaudit.config import Config, DatasetSpec, load_config
 from landaudit.findings import (
     ERROR,
@@ -329,7 +328,6 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
     time, biggest first) while this process reads the others: at city scale the two big workbooks
     (land, enterprise) are read on both cores, and at 1M parcels a big workbook's cells never share a
     process with another's. Results are merged in file order exactly as if all were read here."""
-    without_pandas()
     config = config or load_config(workspace.root)
     year = workspace.resolve_year(year, processed_ok=False)     # ingest reads the raw folder
     specs = config.dataset_specs
@@ -421,8 +419,8 @@ def _costly(path: Path, limits) -> bool:
 
 
 def _worker_pool(config: Config, encoding: str | None, workers: int, limits) -> WorkerPool:
-    """`workers` spawned worker processes (never forked: DuckDB's or the caller's threads must not be
-    copied), each capped at `worker_memory_mb` of address space (0: automatic, see
+    """`workers` worker processes (forked from a forkserver or spawned, never forked from this
+    process: DuckDB's or the caller's threads must not be copied; see ingest/workers.py), each capped at `worker_memory_mb` of address space (0: automatic, see
     workers.default_memory_mb) and `worker_seconds` + `worker_seconds_per_mb` × size per file."""
     memory = limits.worker_memory_mb or default_memory_mb(limits.workers)
     # `workers` processes in all: a third one for the small workbooks was slower on two busy cores
@@ -430,11 +428,6 @@ def _worker_pool(config: Config, encoding: str | None, workers: int, limits) -> 
     return WorkerPool(config, encoding, workers,
                       WorkerLimits(memory, limits.worker_seconds, limits.worker_seconds_per_mb),
                       big_bytes=int(limits.isolate_file_mb * 1_048_576), big_slots=workers)
-
-
-def _start_method() -> str:
-    """Kept for callers that ask: workers are always spawned (SPEC §13 rev. 2)."""
-    return "spawn"
 
 
 def _row_digest(record: dict, value_keys: list[str]) -> bytes:

@@ -3,14 +3,20 @@ each under a memory limit (RLIMIT_AS where the system has it) and a time limit d
 size. A worker reads one file at a time, so a worker that dies (a signal, an abort in a native
 reader, MemoryError) or overruns takes only the file it was reading: that file gets an error entry
 naming what happened, and a file whose worker had read other files before is read again in a fresh
-worker before it is blamed. Workers are spawned (never forked: the parent may run threads, and a
-spawned child inherits no file descriptor, so never the workspace lock), die with their parent
-(PR_SET_PDEATHSIG on Linux, and a thread watching the parent everywhere), and are killed when the
-pool closes.
+worker before it is blamed. Workers die with their parent (PR_SET_PDEATHSIG on Linux, and a thread
+watching the parent everywhere) and are killed when the pool closes.
 
-Test hook (read only in the worker): LANDAUDIT_TEST_WORKER_FAULT="abort:a.xlsx,sleep:b.xlsx,memory:c.xlsx,exit:d.xlsx"
-makes the worker abort, sleep past any limit, allocate without end or exit(134) when it reaches a file of
-that name (tests/test_hostile.py uses it to stand for a file that crashes its reader).
+Workers are never forked from this process (it may run threads: DuckDB's, rich's, the caller's;
+a fork would copy their locks held). Where the OS has it (Linux, macOS) they are forked from a
+forkserver: one fresh, single-threaded process that imported the readers once (ingest/preload.py),
+so a worker starts in milliseconds instead of paying ~0.4 s of imports; elsewhere (Windows) they are
+spawned. Neither inherits a file descriptor of this process, so never the workspace lock.
+`LANDAUDIT_WORKER_START=spawn` forces the portable path (tests run both).
+
+Test hook: LANDAUDIT_TEST_WORKER_FAULT="abort:a.xlsx,sleep:b.xlsx,memory:c.xlsx,exit:d.xlsx", read
+when the pool starts and handed to its workers, makes a worker abort, sleep past any limit, allocate
+without end or exit(134) when it reaches a file of that name (tests/test_hostile.py uses it to stand
+for a file that crashes its reader).
 """
 
 from __future__ import annotations
@@ -30,6 +36,34 @@ _MEMORY_EXIT = 86              # the worker's exit code after a MemoryError
 _RECYCLE_BYTES = 32 << 20      # a worker that read a file this big ends (its memory goes back)
 _START_FAILURES = 3            # workers that die before reading anything, in a row: give up
 FAULT_ENV = "LANDAUDIT_TEST_WORKER_FAULT"
+START_ENV = "LANDAUDIT_WORKER_START"
+
+
+def start_method() -> str:
+    """forkserver where the OS has it, else spawn (both safe with threads in this process; fork
+    is not). `LANDAUDIT_WORKER_START=spawn` forces spawn."""
+    import multiprocessing
+
+    wanted = os.environ.get(START_ENV, "").strip().lower()
+    available = multiprocessing.get_all_start_methods()
+    if wanted in ("spawn", "forkserver") and wanted in available:
+        return wanted
+    return "forkserver" if "forkserver" in available else "spawn"
+
+
+def _context():
+    import multiprocessing
+
+    method = start_method()
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # the readers are imported once, by the server; landaudit.cli too when this process is the
+        # CLI (a forked worker re-runs the main script, which imports it)
+        preload = ["landaudit.ingest.preload"]
+        if "landaudit.cli" in sys.modules:
+            preload.append("landaudit.cli")
+        context.set_forkserver_preload(preload)
+    return context
 
 
 @dataclass(frozen=True)
@@ -105,9 +139,7 @@ class WorkerPool:
 
     def __init__(self, config, encoding: str | None, slots: int, limits: WorkerLimits, *,
                  big_bytes: int = 0, big_slots: int | None = None):
-        import multiprocessing
-
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _context()
         self._config, self._encoding, self._slots, self._limits = config, encoding, max(1, slots), limits
         # at most `big_slots` files of `big_bytes` and more at a time (their memory adds up)
         self._big_bytes, self._big_slots = big_bytes, big_slots or self._slots
@@ -118,6 +150,7 @@ class WorkerPool:
         self._closing = False
         self._start_failures = 0
         self._folder = Path(tempfile.mkdtemp(prefix="landaudit-workers-"))
+        self._faults = _faults()         # read here: a forkserver started earlier has an older environment
         self._thread = threading.Thread(target=self._run, name="landaudit-workers", daemon=True)
         self._thread.start()
 
@@ -212,7 +245,7 @@ class WorkerPool:
         memory = self._limits.memory_mb << 20 if self._limits.memory_mb else 0
         process = self._context.Process(
             target=worker_main, name="landaudit-reader", daemon=True,
-            args=(child_conn, self._config, self._encoding, memory, str(stderr), os.getpid()))
+            args=(child_conn, self._config, self._encoding, memory, str(stderr), self._faults))
         process.start()
         child_conn.close()
         worker = _Worker(process, parent_conn, stderr)
@@ -358,9 +391,10 @@ class WorkerPool:
 
 # ---------------------------------------------------------------- in the worker
 
-def worker_main(conn, config, encoding: str | None, memory_bytes: int, stderr_path: str, parent_pid: int) -> None:
+def worker_main(conn, config, encoding: str | None, memory_bytes: int, stderr_path: str,
+                faults: dict[str, str]) -> None:
     """A worker's life: tie it to the parent, cap its memory, then read files until told to stop."""
-    _die_with_parent(parent_pid)
+    _die_with_parent()
     try:
         descriptor = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(descriptor, 2)        # a native reader's last words ("memory allocation of … failed")
@@ -369,11 +403,8 @@ def worker_main(conn, config, encoding: str | None, memory_bytes: int, stderr_pa
         pass
     if memory_bytes:
         _limit_memory(memory_bytes)
-    from landaudit.arrow import without_pandas
     from landaudit.ingest.pipeline import read_one_file
 
-    without_pandas()
-    faults = _faults()
     while True:
         try:
             message = conn.recv()
@@ -398,7 +429,11 @@ def worker_main(conn, config, encoding: str | None, memory_bytes: int, stderr_pa
             return
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG ties a worker to the process that forked it (the forkserver, which exits
+    when the pool's process does; or, spawned, that process itself); a thread watching the pool's
+    process (multiprocessing's parent sentinel, a pipe that process holds) covers the rest: the
+    other OSes, and a parent that died before prctl."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -408,23 +443,24 @@ def _die_with_parent(parent_pid: int) -> None:
             libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)        # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.name == "posix" and os.getppid() != parent_pid:       # the parent died before prctl
-        os._exit(1)
 
     import multiprocessing
 
     parent = multiprocessing.parent_process()
 
-    def watch() -> None:                    # the portable fallback (and the only one off Linux)
+    def gone() -> bool:
+        try:
+            return parent is not None and not parent.is_alive()
+        except (OSError, ValueError):
+            return False
+
+    if gone():
+        os._exit(1)
+
+    def watch() -> None:
         while True:
             time.sleep(0.5)
-            gone = os.name == "posix" and os.getppid() != parent_pid
-            if not gone and parent is not None:
-                try:
-                    gone = not parent.is_alive()
-                except (OSError, ValueError):
-                    gone = False
-            if gone:
+            if gone():
                 os._exit(1)
 
     threading.Thread(target=watch, name="landaudit-parent-watch", daemon=True).start()
