@@ -13,6 +13,7 @@ formula keeps its characters and gets the column's quote-prefix style instead (S
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import re
@@ -133,12 +134,23 @@ def _text_bodies(texts: list[str]) -> list[str]:
 def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_numbers: list[str]) -> list[str]:
     """The <c> elements of (a chunk of) one column, "" for an empty cell. Text repeats a lot
     (镇街, 是/否, 责任单位, batch names): each distinct string is escaped once per column chunk,
-    all of them together. Text that starts like a formula gets the quote-prefix style."""
-    texts = {v for v in column if type(v) is str}
+    all of them together. Text that starts like a formula gets the quote-prefix style. A column of
+    text only, or of numbers only (most columns), is made by one comprehension."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
     head, style_attr, quoted_attr = f'<c r="{letter}', f'" s="{style}"', f'" s="{quoted_style}"'
-    text_cells = {}
+    if kinds <= _NUMBERS:
+        number = head + "{}" + style_attr + "><v>{!r}</v></c>"
+        isfinite = math.isfinite
+        return [number.format(r, v) if v is not None and isfinite(v) else ""
+                for r, v in zip(row_numbers, column, strict=True)]
+    texts = {v for v in column if type(v) is str}
+    text_cells = {None: ""}
     for text, (body, quoted) in zip(texts, _text_cells(list(texts)) if texts else (), strict=True):
         text_cells[text] = ((quoted_attr if quoted else style_attr) + body) if body else ""
+    if kinds <= {str}:
+        get = text_cells.__getitem__
+        return [head + r + cell if (cell := get(v)) else "" for r, v in zip(row_numbers, column, strict=True)]
     out = []
     append = out.append
     for r, v in zip(row_numbers, column, strict=True):
@@ -155,6 +167,9 @@ def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_
             body, quoted = _value_cell(v)
         append(head + r + (quoted_attr if quoted else style_attr) + body if body else "")
     return out
+
+
+_NUMBERS = frozenset({int, float})       # not bool: 是/否 text
 
 
 def _row_chunks(job: PendingRows, rows_per_chunk: int = 5_000) -> Iterator[str]:
@@ -178,16 +193,21 @@ def _row_chunks(job: PendingRows, rows_per_chunk: int = 5_000) -> Iterator[str]:
         yield "".join(map("".join, zip(heads, *cells, repeat("</row>", stop - start), strict=True)))
 
 
+# the same texts (reasons, names, addresses) recur in most lists and in every township's workbook
+_text_lines = functools.lru_cache(maxsize=1 << 18)(text_lines)
+
+
 def _row_heights(values: list[list], wrap_widths: dict[int, float], n: int) -> list[str]:
     """The `ht` attribute of each row ("" for one line) from its wrapped columns' texts. Each
-    distinct text is measured once; a column none of whose texts wraps costs one set."""
+    distinct text is measured once per export; a column none of whose texts wraps costs one set."""
     lines = None
     for c, width in wrap_widths.items():
+        kinds = set(map(type, values[c]))
         column = [("；".join(str(x) for x in v if x is not None) if isinstance(v, (list, tuple)) else v)
-                  for v in values[c]] if any(isinstance(v, (list, tuple)) for v in values[c]) else values[c]
+                  for v in values[c]] if list in kinds or tuple in kinds else values[c]
         multi = {}
         for text in {v for v in column if type(v) is str}:
-            k = text_lines(text, width)
+            k = _text_lines(text, width)
             if k > 1:
                 multi[text] = k
         if not multi:

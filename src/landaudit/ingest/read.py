@@ -178,7 +178,9 @@ _CELL_SCAN = re.compile(rb'<c(?:[\t\r\n/>]| (?!r=")| r="(?:([A-Z]{2,3})([0-9]{1,
                         rb'|(?![A-Z][0-9]{1,6}")))')
 _ROW_SCAN = re.compile(rb'<row(?: r="([0-9]{1,7})"(?=[\s/>])|(?=[\s/>]))')   # b"" = another form
 _ANY_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]+)"')
-_PREFIXED = re.compile(rb':(?:c|row)[\s/>]|<!DOCTYPE|<!ENTITY')
+# (a literal first byte lets the regex engine skip ahead; with the DTD forms in the same
+# alternation it tested every byte: 0.2 s for a 19 MB sheet instead of 7 ms)
+_PREFIXED = re.compile(rb':(?:c|row)[\s/>]')
 _REF = re.compile(r"([A-Za-z]{1,4})([0-9]{1,10})$")
 
 
@@ -253,7 +255,7 @@ def _canonical_extent(stream, max_cells: int) -> tuple[int | None, int]:
             first = False
         cut = window.rfind(b"<") if chunk else len(window)
         part, tail = (window[:cut], window[cut:]) if cut > 0 else (window, b"")
-        if _PREFIXED.search(part):                       # a prefix (x:c), or a DTD
+        if _PREFIXED.search(part) or b"<!DOCTYPE" in part or b"<!ENTITY" in part:   # a prefix (x:c), a DTD
             return None, 0
         for far_letters, far_row, big_row in _CELL_SCAN.findall(part):
             if far_letters:
