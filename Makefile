@@ -1,16 +1,32 @@
 # landaudit — set-up and everyday commands. A fresh machine needs only Python 3.11 and pip.
+# Everything is installed from the lock files, with their hashes (docs/install.md).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 YEAR   ?=
 
-.PHONY: demo test lint bench census clean install
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
+MIN_REQS := requirements-min.txt
+MIN_VENV := .venv-min
+# uv resolves the lock files (`make lock`) and nothing else; installing needs only pip.
+UV_VERSION := 0.13.9
+UV_VENV    := .venv-lock
+UV         := $(UV_VENV)/bin/uv
+UV_COMPILE := $(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+              --quiet --custom-compile-command 'make lock'
+UPGRADE    ?= --upgrade
+WHEELS     := dist/wheels
+PLATFORM   ?=
 
-$(STAMP): pyproject.toml
+.PHONY: demo test test-min lock wheels lint bench census clean install
+
+$(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +48,46 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+## make test-min: the suite against the lowest version of every declared range (requirements-min.txt),
+## in a new .venv-min each time, so that pyproject.toml's minimums stay true
+test-min: $(MIN_REQS)
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --require-hashes -r $(MIN_REQS)
+	$(MIN_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(MIN_VENV)/bin/python -m pip check
+	$(MIN_VENV)/bin/python -m pip list --format=freeze | grep -iE '^(typer|rich|pyarrow|duckdb|pydantic|python.calamine|xlsxwriter|pandas)=='
+	$(MIN_VENV)/bin/python -m pytest
+
+## make lock: re-resolve the lock files from pyproject.toml with the newest allowed versions
+## (`make lock UPGRADE=` keeps the current pins where the ranges allow); needs PyPI
+lock: $(UV)
+	$(UV_COMPILE) $(UPGRADE) -o $(LOCK)
+	$(UV_COMPILE) $(UPGRADE) --extra dev --extra notebook --constraint $(LOCK) -o $(DEV_LOCK)
+	$(UV_COMPILE) --upgrade --resolution lowest-direct --extra dev --extra notebook -o $(MIN_REQS)
+	@echo "锁定文件已更新：$(LOCK)（运行）、$(DEV_LOCK)（开发和测试）、$(MIN_REQS)（最低版本测试）。请运行 make test 和 make test-min 后提交。"
+
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+## make wheels [PLATFORM=win_amd64]: every wheel the runtime needs, and landaudit's own, in dist/wheels/
+## for a machine without internet: pip install --no-index --find-links dist/wheels landaudit
+## (CPython 3.11; without PLATFORM for this machine's platform. A wheel for another platform is
+## fetched for every line of the lock, whatever its marker: pip would judge the markers by this machine.)
+wheels: $(LOCK)
+	mkdir -p $(WHEELS)
+ifeq ($(PLATFORM),)
+	$(PYTHON) -m pip download --quiet --require-hashes --no-deps --only-binary=:all: -r $(LOCK) -d $(WHEELS)
+else
+	sed -E 's/ ;[^\\]*\\$$/ \\/' $(LOCK) > $(WHEELS)/requirements-$(PLATFORM).txt
+	$(PYTHON) -m pip download --quiet --require-hashes --no-deps --only-binary=:all: --platform $(PLATFORM) \
+		--python-version 3.11 --implementation cp -r $(WHEELS)/requirements-$(PLATFORM).txt -d $(WHEELS)
+endif
+	$(PYTHON) -m pip wheel --quiet --no-deps -w $(WHEELS) .
+	@echo "离线安装包已写入 $(WHEELS)/（Python 3.11$(if $(PLATFORM),，$(PLATFORM),，本机平台)）。复制到内网电脑后运行："
+	@echo "  python -m pip install --no-index --find-links $(WHEELS) landaudit"
+
 ## make census YEAR=2023: the annual census (工业用地大普查): `landaudit census` (run --by-township, then report)
 census: $(STAMP)
 	@test -n "$(YEAR)" || (echo "用法：make census YEAR=2023" && exit 2)
@@ -41,6 +97,7 @@ census: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+## make lint: ruff (pinned in pyproject.toml, so the rules change only with the lock)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
