@@ -858,3 +858,24 @@ def test_ods_repeat_bomb_is_refused_fast(tmp_path):
     assert time.monotonic() - started < 15
     (entry,) = [e for e in result.entries if e.path.endswith("repeat_bomb.ods")]
     assert entry.error["code"] == "sheet_too_large", entry.error
+
+
+def test_check_reads_as_ingest_does_a_crashing_workbook_takes_only_itself(tmp_path, monkeypatch):
+    """Issue 14 (left open at stop 17): `landaudit check` read every file in its own process, so a
+    workbook that aborts its reader ended check itself (exit 134, nothing said of the other files).
+    check now reads through pipeline.read_files, as ingest does: the crashing file is named with
+    what happened, the good file beside it is checked, exit 1."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    good = hm.write_good(folder)
+    (folder / "crash.xlsx").write_bytes(hm.xlsx_bytes([("地块", hm.land_rows(440))]))
+    monkeypatch.setenv("LANDAUDIT_TEST_WORKER_FAULT", "abort:crash.xlsx")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", str(folder), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    by_name = {Path(f["path"]).name: f for f in report["files"]}
+    assert set(by_name) == {good.name, "crash.xlsx"}, by_name.keys()
+    crashed = json.dumps(by_name["crash.xlsx"], ensure_ascii=False)
+    assert "read_crashed" in crashed and "读取时程序崩溃" in crashed, crashed
+    assert "read_crashed" not in json.dumps(by_name[good.name], ensure_ascii=False)

@@ -1,7 +1,8 @@
 """`landaudit check FILE…` (issue 13): a department checks its own file before sending it.
 
 The file goes through exactly what ingest does to it — format sniffing, header detection, the
-dataset's normalisers and row checks (pipeline.read_one_file), duplicates across the files checked
+dataset's normalisers and row checks (pipeline.read_files: workbooks in worker processes, so a
+hostile file takes only itself), duplicates across the files checked
 (pipeline.Deduper) — so check and ingest can never disagree about a row. Nothing is written into a
 workspace: the configs come from the workspace when there is one (`-w`, LANDAUDIT_WORKSPACE, or the
 current folder), else the built-in defaults. frictionless `validate` is the model: a verdict per
@@ -13,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -126,7 +128,7 @@ def _shown_path(path: Path, workspace: Workspace | None) -> str:
 def check(paths: list[Path], *, workspace: Workspace | None = None, encoding: str | None = None,
           config: Config | None = None) -> CheckResult:
     """Check department files as ingest would read them; write nothing."""
-    from landaudit.ingest.pipeline import DATASETS, Deduper, merge_duplicates, read_one_file
+    from landaudit.ingest.pipeline import DATASETS, Deduper, merge_duplicates, read_files
 
     if not paths:
         raise UsageError("请给出要检查的文件，如 landaudit check 企业亩均效益.xlsx")
@@ -134,12 +136,13 @@ def check(paths: list[Path], *, workspace: Workspace | None = None, encoding: st
     dedupers = {name: Deduper(name) for name in DATASETS}
     checked: list[FileCheck] = []
     findings: list[Finding] = []            # all files': a duplicate conflict names the later row's file
-    for path in _expand(paths, config.settings.ingest.skip_files):
-        shown = _shown_path(path, workspace)
-        result = read_one_file(path, shown, config, encoding)
-        findings.extend(result.findings)
-        merge_duplicates(result, dedupers, findings)         # SPEC §4: duplicates, as ingest decides them
-        checked.append(FileCheck(shown, path, result.entries))
+    files = [(path, _shown_path(path, workspace)) for path in _expand(paths, config.settings.ingest.skip_files)]
+    # read as ingest reads them (SPEC §13 rev. 2): a workbook that aborts its reader takes only itself
+    with closing(read_files(files, config, encoding)) as results:
+        for (path, shown), result in zip(files, results, strict=True):
+            findings.extend(result.findings)
+            merge_duplicates(result, dedupers, findings)         # SPEC §4: duplicates, as ingest decides them
+            checked.append(FileCheck(shown, path, result.entries))
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         by_file.setdefault(f.file, []).append(f)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -340,17 +340,9 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
 
     files = list_input_files(workspace.raw_year(year))
     usable = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in limits.skip_files)]
-    # SPEC §13 rev. 2: every file that could be costly is read in a worker process (ingest/workers.py)
-    costly = [p for p in usable if _costly(p, limits)]
-    pool = _worker_pool(config, encoding, min(len(costly), limits.workers), limits) if costly else None
-    futures = {p: pool.submit(p, workspace.relative(p), _size(p)) for p in sorted(costly, key=_size, reverse=True)} \
-        if pool else {}
     digests: dict[str, tuple[str, int]] = {}
+    results = read_files([(p, workspace.relative(p)) for p in usable], config, encoding)
     try:
-        # the other files (small text files) are read here while the workers work, then all are
-        # merged in file order exactly as if all were read here
-        local = {p: read_one_file(p, workspace.relative(p), config, encoding)
-                 for p in usable if p not in futures}
         for done, path in enumerate(files, start=1):
             if progress:
                 progress(done - 1, len(files), path.name)
@@ -359,17 +351,13 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
             if path not in usable:
                 entries.append(_error_entry(rel, None, None, "temp_file", findings))
                 continue
-            file_result = futures[path].result() if path in futures else local.pop(path)
-            if isinstance(file_result, Lost):        # the file took its worker down or overran
-                entries.append(_error_entry(rel, None, None, file_result.code, findings, file_result.detail))
-                continue
+            file_result = next(results)
             entries.extend(file_result.entries)
             findings.extend(file_result.findings)
             for dataset, table in merge_duplicates(file_result, dedupers, findings):
                 parts[dataset].append(table)
     finally:
-        if pool:
-            pool.close()
+        results.close()
 
     tables = {name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
               for name in DATASETS}
@@ -392,6 +380,32 @@ def ingest(workspace: Workspace, *, year: int | None = None, encoding: str | Non
                               ingested_at=datetime.now().astimezone().isoformat(timespec="microseconds"))
         write_json(staged.processed_year(year) / "ingest_report.json", result.report())
     return result
+
+
+def read_files(files: list[tuple[Path, str]], config: Config, encoding: str | None) -> Iterator[FileResult]:
+    """Each file's FileResult, in the order given (`files`: path and the path shown for it). SPEC §13
+    rev. 2: every file that could be costly is read in a worker process (ingest/workers.py), biggest
+    first, while this process reads the others (small text files); a file that took its worker down
+    or overran gets an error entry of its own. Used by ingest and by check."""
+    limits = config.settings.ingest
+    costly = [(p, rel) for p, rel in files if _costly(p, limits)]
+    pool = _worker_pool(config, encoding, min(len(costly), limits.workers), limits) if costly else None
+    try:
+        futures = {p: pool.submit(p, rel, _size(p)) for p, rel in sorted(costly, key=lambda f: _size(f[0]), reverse=True)} \
+            if pool else {}
+        local = {p: read_one_file(p, rel, config, encoding) for p, rel in files if p not in futures}
+        for path, rel in files:
+            result = futures[path].result() if path in futures else local.pop(path)
+            yield _lost(rel, result) if isinstance(result, Lost) else result
+    finally:
+        if pool:
+            pool.close()
+
+
+def _lost(rel: str, lost: Lost) -> FileResult:
+    """The result of a file that took its worker down or overran: its error entry and finding."""
+    findings: list[Finding] = []
+    return FileResult([_error_entry(rel, None, None, lost.code, findings, lost.detail)], findings, [])
 
 
 def _size(path: Path) -> int:
