@@ -770,6 +770,25 @@ def duplicate_sheet_names(folder: Path, outside: Path) -> list[str]:
     return [_write(folder, "same_names.xlsx", duplicate_sheet_names_xlsx())]
 
 
+def xls_with_dimensions(rows: int, cols: int) -> bytes:
+    """The BIFF8 fixture land_legacy_biff.xls (LibreOffice's) with its sheet's DIMENSIONS record
+    (0x0200: first row u32, last row + 1 u32, first column u16, last column + 1 u16) claiming
+    `rows` × `cols`. calamine reserves room for that many cells: 1,000,000 × 16,384 aborted the
+    process (SIGABRT) from a 7 KB file."""
+    data = bytearray((FIXTURES / "land_legacy_biff.xls").read_bytes())
+    at = data.find(b"\x00\x02\x0e\x00")          # the record header: type 0x0200, length 14
+    assert at > 0 and data.find(b"\x00\x02\x0e\x00", at + 1) < 0
+    struct.pack_into("<IIHH", data, at + 4, 0, rows, 0, cols)
+    return bytes(data)
+
+
+@maker
+def xls_dimensions_bomb(folder: Path, outside: Path) -> list[str]:
+    return [_write(folder, "dimensions_4g.xls", xls_with_dimensions(0xFFFFFFFF, 0xFFFF)),
+            _write(folder, "dimensions_1m.xls", xls_with_dimensions(1_000_000, 16_384)),
+            _write(folder, "dimensions_max.xls", xls_with_dimensions(65_536, 256))]
+
+
 def main(argv: list[str]) -> None:
     out = Path(argv[0]) if argv else Path("hostile_corpus")
     outside = out / "_outside"

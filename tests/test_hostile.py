@@ -75,6 +75,7 @@ class Case:
 
 
 LAND3 = (3, 3, 0, 0)
+LAND_BIFF = (5, 5, 0, 0)          # tests/fixtures/land_legacy_biff.xls
 CASES: dict[str, Case] = {
     "truncated_xlsx": Case({"truncated.xlsx": [err("file_corrupt")]}),
     "corrupt_deflate_xlsx": Case({"corrupt_deflate.xlsx": [err("file_corrupt")]}),
@@ -144,6 +145,10 @@ CASES: dict[str, Case] = {
     "xlsx_far_cell_variants": Case({f"far_{name}.xlsx": [err("sheet_too_large")] for name in hm.FAR_CELL_VARIANTS}),
     "ods_repeat_expansion": Case({"repeat_bomb.ods": [err("sheet_too_large")],
                                   "trailing_repeats.ods": [read("land", "ods", LAND3)]}),
+    # a .xls whose DIMENSIONS record claims billions of cells: refused before calamine reserves them
+    "xls_dimensions_bomb": Case({"dimensions_4g.xls": [err("sheet_too_large")],
+                                 "dimensions_1m.xls": [err("sheet_too_large")],
+                                 "dimensions_max.xls": [read("land", "xls", LAND_BIFF)]}),
     "duplicate_sheet_names": Case({"same_names.xlsx": [
         read("land", "xlsx", LAND3, sheet="地块"), read("land", "xlsx", (2, 2, 0, 0), sheet="地块（第 2 个同名工作表）")]}),
 }

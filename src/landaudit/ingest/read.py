@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections import Counter
@@ -103,6 +104,8 @@ def read_file(path: Path, *, max_bytes: int, max_uncompressed: int,
             _check_xlsx_extent(data, max_cells)
         if fmt == ODS:
             _check_ods_extent(data, max_cells)
+        if fmt == XLS:
+            _check_xls_extent(data, max_cells)
         if fmt == XLSX:
             data = _unique_sheet_names(data)
         if fmt in (XLSX, XLS, ODS):
@@ -325,6 +328,97 @@ def _parsed_extent(stream, max_cells: int) -> tuple[int, int]:
 
 class _Past(Exception):
     """The extent crossed the limit: no need to read further."""
+
+
+# .xls (BIFF in an OLE compound file): calamine reserves room for a sheet's cells from its
+# DIMENSIONS record, which a 7 KB file can set to 4 billion rows × 65,535 columns (the process then
+# aborts). The records are read from the Workbook stream here, before calamine sees the file.
+_CFB_END = 0xFFFFFFFE
+_DIMENSIONS = 0x0200
+
+
+def _check_xls_extent(data: bytes, max_cells: int) -> None:
+    try:
+        stream = _cfb_stream(data, ("workbook", "book"))
+    except (struct.error, ValueError, IndexError):
+        stream = None                           # a structure this walk does not follow
+    if stream is None:
+        return                                  # not a BIFF workbook we can walk: calamine decides
+    pos, n = 0, len(stream)
+    while pos + 4 <= n:
+        kind, length = struct.unpack_from("<HH", stream, pos)
+        body = pos + 4
+        if kind == _DIMENSIONS and body + length <= n:
+            if length >= 14:                    # BIFF8: 32-bit rows
+                first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", stream, body)
+            elif length >= 8:                   # BIFF5 and older: 16-bit rows
+                first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", stream, body)
+            else:
+                first_row = last_row = first_col = last_col = 0
+            rows, cols = max(0, last_row - first_row), max(0, last_col - first_col)
+            if rows * cols > max_cells:
+                raise ReadFailure("sheet_too_large", f"DIMENSIONS：{rows:,} 行 × {cols:,} 列")
+        pos = body + length
+
+
+def _cfb_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """The first stream of an OLE compound file (MS-CFB) whose name is one of `names` (any case),
+    or None when the file's structure is not what the format says. Every chain is bounded by the
+    number of sectors, so a looping chain ends."""
+    if len(data) < 512 or not data.startswith(bytes.fromhex("D0CF11E0A1B11AE1")):
+        return None
+    sector_shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+    if sector_shift not in (9, 12) or mini_shift != 6:
+        return None
+    size = 1 << sector_shift
+    sectors = max(0, (len(data) - size) // size)
+    fat_count, directory_start = struct.unpack_from("<II", data, 0x2C)
+    cutoff, minifat_start, minifat_count, difat_start, difat_count = struct.unpack_from("<IIIII", data, 0x38)
+
+    def sector(i: int) -> bytes:
+        return data[(i + 1) * size:(i + 2) * size] if i < sectors else b""
+
+    difat = list(struct.unpack_from("<109I", data, 0x4C))
+    nxt, seen = difat_start, 0
+    while nxt < sectors and seen <= difat_count and seen <= sectors:
+        block = sector(nxt)
+        entries = struct.unpack(f"<{size // 4}I", block)
+        difat += entries[:-1]
+        nxt, seen = entries[-1], seen + 1
+    fat: list[int] = []
+    for i in difat[:fat_count]:
+        if i < sectors:
+            fat += struct.unpack(f"<{size // 4}I", sector(i))
+
+    def chain(start: int, table: list[int], limit: int) -> list[int]:
+        out = []
+        while start < len(table) and start < limit and len(out) <= limit:
+            out.append(start)
+            start = table[start]
+        return out
+
+    directory = b"".join(sector(i) for i in chain(directory_start, fat, sectors))
+    root_start = root_size = None
+    for at in range(0, len(directory) - 127, 128):
+        name_length, kind = struct.unpack_from("<HB", directory, at + 0x40)
+        start, length = struct.unpack_from("<II", directory, at + 0x74)
+        if kind == 5 and root_start is None:
+            root_start, root_size = start, length
+        if kind != 2 or not 2 <= name_length <= 64:
+            continue
+        name = directory[at:at + name_length - 2].decode("utf-16-le", "replace").lower()
+        if name not in names:
+            continue
+        if length >= cutoff or root_start is None:
+            return b"".join(sector(i) for i in chain(start, fat, sectors))[:length]
+        mini_stream = b"".join(sector(i) for i in chain(root_start, fat, sectors))[:root_size]
+        minifat: list[int] = []
+        for i in chain(minifat_start, fat, sectors)[:minifat_count or sectors]:
+            minifat += struct.unpack(f"<{size // 4}I", sector(i))
+        minis = len(mini_stream) >> mini_shift
+        return b"".join(mini_stream[i << mini_shift:(i + 1) << mini_shift]
+                        for i in chain(start, minifat, minis))[:length]
+    return None
 
 
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
