@@ -8,7 +8,8 @@ year (2022) is ingested and classified once per invocation, untimed, so that cla
 year's figures. Then, ``repeats`` times, in this order (A B C A B C …, so machine drift hits all
 three alike):
 
-  A  landaudit ingest, classify, export, run   (year 2023, subprocesses of .venv/bin/landaudit)
+  A  landaudit ingest, classify, export, run   (year 2023, subprocesses of the runtime install:
+                                               .venv-runtime/bin/landaudit, see below)
   B  benchmarks/baseline_pandas.py             (the analyst's pandas + openpyxl script)
   C  benchmarks/floor.py                       (raw python-calamine read + raw xlsxwriter write)
 
@@ -16,6 +17,12 @@ Every command is a child process; wall time is measured around it and peak RSS c
 ``os.wait4`` (``ru_maxrss``, KiB on Linux) of that child alone. Medians over the repeats are
 reported, ratios are medians of the per-repeat (paired) ratios. ``landaudit --help`` wall time is
 measured separately (1 warm-up + 7 runs).
+
+landaudit is measured as users install it: `make bench` builds ``.venv-runtime`` from
+requirements.lock (the runtime dependencies only, no pandas: pyarrow would import an installed
+pandas in every process, ~0.3 s each) and passes ``--landaudit .venv-runtime/bin/landaudit``. The
+baseline and the floor run in ``.venv`` (they need pandas and openpyxl). Without ``--landaudit``,
+``.venv-runtime`` is used when it exists, else ``.venv``; the record says which (``landaudit_env``).
 
 Results: a table on stdout, and a record appended to ``benchmarks/results/<YYYY-MM-DD>.json``
 (``--quick`` writes to ``benchmarks/work/quick-results.json`` instead). See docs/benchmarks.md.
@@ -44,8 +51,9 @@ BENCH = ROOT / "benchmarks"
 WORK = BENCH / "work"
 RESULTS = BENCH / "results"
 BIN = ROOT / ".venv" / "bin"
-LANDAUDIT = str(BIN / "landaudit")
-PYTHON = str(BIN / "python")
+PYTHON = str(BIN / "python")            # the baseline, the floor and this script's helpers
+RUNTIME_BIN = ROOT / ".venv-runtime" / "bin"
+LANDAUDIT = str((RUNTIME_BIN if (RUNTIME_BIN / "landaudit").exists() else BIN) / "landaudit")
 YEAR, PREV = 2023, 2022
 AS_OF = f"{YEAR}-12-31"
 COMMON = ["--log-format", "plain", "-q"]
@@ -124,6 +132,15 @@ def _mem_total_gib() -> float | None:
     except OSError:
         pass
     return None
+
+
+def _landaudit_env() -> dict:
+    """The environment landaudit is measured in: its python, and whether pandas is importable there
+    (with pandas installed, pyarrow imports it in each process)."""
+    python = str(Path(LANDAUDIT).with_name("python"))
+    code = ("import importlib.util as u, json, sys; "
+            "print(json.dumps({'python': sys.executable, 'pandas_installed': u.find_spec('pandas') is not None}))")
+    return json.loads(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 def _versions() -> dict:
@@ -505,7 +522,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, nargs="+", metavar="RESULTS_JSON",
                     help="measure nothing: print the table of the latest result of each size "
                          "in these results files (what docs/benchmarks.md shows)")
+    ap.add_argument("--landaudit", type=Path,
+                    help="the landaudit executable to measure (make bench: .venv-runtime/bin/landaudit)")
     args = ap.parse_args(argv)
+    if args.landaudit:
+        global LANDAUDIT
+        LANDAUDIT = str(args.landaudit.resolve())
     if args.report:
         print(table(combine(args.report)))
         return 0
@@ -523,12 +545,14 @@ def main(argv: list[str] | None = None) -> int:
                 "src_dirty": bool(_git("status", "--porcelain", "--", "src")),
                 "src_hash_start": src_hash()},
         "loadavg_start": os.getloadavg(),
+        "landaudit_env": _landaudit_env(),
         "targets": TARGETS,
     }
     m = record["machine"]
     log(f"machine: {m['cpu_model']}, {m['cpus_usable']} usable cores, {m['mem_total_gib']} GiB; "
         f"load {record['loadavg_start'][0]:.2f}; landaudit {m['versions']['landaudit']} "
         f"@ {record['git']['head']}{' (src modified)' if record['git']['src_dirty'] else ''}")
+    log(f"landaudit measured: {LANDAUDIT} (pandas installed there: {record['landaudit_env']['pandas_installed']})")
 
     log("landaudit --help")
     record["help"] = bench_help()
