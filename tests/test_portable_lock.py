@@ -24,7 +24,13 @@ from typer.testing import CliRunner
 import landaudit.workspace as workspace_module
 from landaudit.cli import app
 from landaudit.errors import LockError
-from landaudit.workspace import LOCKED_BYTE, Workspace, WorkspaceLock, byte_range_lock, lock_primitive
+from landaudit.workspace import (
+    LOCKED_BYTE,
+    Workspace,
+    WorkspaceLock,
+    byte_range_lock,
+    lock_primitive,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_hostile_env import write_year  # noqa: E402

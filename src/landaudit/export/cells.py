@@ -31,7 +31,12 @@ WORKBOOK_OPTIONS = {
 def safe_text(value: object) -> str:
     """The text to put in a string cell: XML-clean, within Excel's cell limit, otherwise as written.
     Write it with the quote-prefix format when `needs_quote_prefix` says so."""
-    return _XML_ILLEGAL.sub("", str(value))[:MAX_CELL_CHARS]
+    text = _XML_ILLEGAL.sub("", str(value))
+    if len(text) > MAX_CELL_CHARS // 2:
+        # Excel's limit counts UTF-16 units: a character above U+FFFF (CJK Extension B in names)
+        # counts twice. Cut where xlsxwriter cuts, never inside such a character (issue 15).
+        text = text.encode("utf-16-le")[:2 * MAX_CELL_CHARS].decode("utf-16-le", "ignore")
+    return text
 
 
 def needs_quote_prefix(text: str) -> bool:

@@ -35,7 +35,12 @@ from landaudit.export.cells import (
     text_lines,
 )
 
-_EPOCH = datetime(1899, 12, 30)
+# Numbers as xlsxwriter writes them (`{:.16G}`), so a list cell stores the value a per-cell write
+# would (issue 15: 0.1 + 0.2 is 0.3 there, not repr's 0.30000000000000004; 45000, not 45000.0).
+_NUMBER = "><v>{:.16G}</v></c>"
+# Excel's serial dates: days since 1899-12-31, one more from 1900-03-01 on (Excel keeps a
+# 1900-02-29 that never was); the fraction of a day as xlsxwriter computes it.
+_EPOCH = datetime(1899, 12, 31)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # As xlsxwriter writes them: CR as Excel's _x000D_ (a literal CR would be read back as LF), and text
 # that already looks like such an escape with its underscore escaped, so it reads back unchanged.
@@ -103,15 +108,23 @@ def _value_cell(value: object) -> tuple[str | None, bool]:
     if isinstance(value, bool) or isinstance(value, str) or isinstance(value, (list, tuple)):
         return _text_cell(value)
     if isinstance(value, int):
-        return f"><v>{value}</v></c>", False
+        return _NUMBER.format(value), False
     if isinstance(value, float):
-        return (f"><v>{value!r}</v></c>" if math.isfinite(value) else None), False
-    if isinstance(value, datetime):
-        serial = (value - _EPOCH).total_seconds() / 86400
-        return f"><v>{serial!r}</v></c>", False
+        return (_NUMBER.format(value) if math.isfinite(value) else None), False
     if isinstance(value, date):
-        return f"><v>{(value - _EPOCH.date()).days}</v></c>", False
+        return _NUMBER.format(excel_serial(value)), False
     return _text_cell(value)
+
+
+def excel_serial(value: date) -> float | int:
+    """The serial number of a date or datetime (xlsxwriter's arithmetic, without its time-only
+    workaround that turns a datetime on Monday 1900-01-01 into day 0)."""
+    if isinstance(value, datetime):
+        delta = value - _EPOCH
+        serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
+    else:
+        serial = (value - _EPOCH.date()).days
+    return serial + 1 if serial > 59 else serial
 
 
 def _text_cells(texts: list[str]) -> list[tuple[str, bool]]:
@@ -119,8 +132,10 @@ def _text_cells(texts: list[str]) -> list[tuple[str, bool]]:
     cleaning and escaping run over one joined string (C speed) instead of once per value; same
     result as `_text_cell`."""
     joined = "\x00".join(texts)
-    if joined.count("\x00") != len(texts) - 1 or max(map(len, texts), default=0) >= MAX_CELL_CHARS:
-        return [(b or "", q) for b, q in map(_text_cell, texts)]     # a value holds the separator, or is huge
+    # a value holding the separator, or long enough to reach Excel's limit (UTF-16 units: up to
+    # twice its length) goes through safe_text on its own
+    if joined.count("\x00") != len(texts) - 1 or max(map(len, texts), default=0) > MAX_CELL_CHARS // 2:
+        return [(b or "", q) for b, q in map(_text_cell, texts)]
     clean = XML_ILLEGAL_EXCEPT_NUL.sub("", joined)
     quoted = [text[:1] in FORMULA_STARTS for text in clean.split("\x00")]
     return [(_inline_string(text) if text else "", q)
@@ -140,7 +155,7 @@ def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_
     kinds.discard(type(None))
     head, style_attr, quoted_attr = f'<c r="{letter}', f'" s="{style}"', f'" s="{quoted_style}"'
     if kinds <= _NUMBERS:
-        number = head + "{}" + style_attr + "><v>{!r}</v></c>"
+        number = head + "{0}" + style_attr + "><v>{1:.16G}</v></c>"          # _NUMBER
         isfinite = math.isfinite
         return [number.format(r, v) if v is not None and isfinite(v) else ""
                 for r, v in zip(row_numbers, column, strict=True)]
@@ -162,7 +177,7 @@ def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_
             append(head + r + cell if cell else "")
             continue
         if type(v) is float:
-            body, quoted = (f"><v>{v!r}</v></c>" if math.isfinite(v) else None), False
+            body, quoted = (_NUMBER.format(v) if math.isfinite(v) else None), False
         else:
             body, quoted = _value_cell(v)
         append(head + r + (quoted_attr if quoted else style_attr) + body if body else "")
@@ -217,7 +232,14 @@ def _row_heights(values: list[list], wrap_widths: dict[int, float], n: int) -> l
         lines = column_lines if lines is None else list(map(max, lines, column_lines))
     if lines is None:
         return [""] * n
-    return [f' ht="{row_height(k):g}" customHeight="1"' if k > 1 else "" for k in lines]
+    return [f' ht="{_row_points(k)}" customHeight="1"' if k > 1 else "" for k in lines]
+
+
+def _row_points(lines: int) -> str:
+    """A row's height as xlsxwriter's set_row writes it: whole pixels at 96 dpi, in points (Excel
+    stores multiples of 0.75 too), so list rows and the rows xlsxwriter sizes agree (issue 15)."""
+    pixels = int(row_height(lines) * 4 / 3 + 0.5)
+    return f"{pixels * 0.75:.16g}"
 
 
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
