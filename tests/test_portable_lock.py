@@ -247,3 +247,50 @@ def test_windows_path_across_processes_busy_then_a_killed_holders_lock_is_free(t
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+# is the holder alive (landaudit status) -------------------------------------------------------------------------
+
+class FakeKernel32:
+    """OpenProcess/GetExitCodeProcess/CloseHandle as Windows answers them for `processes`
+    (pid → exit code, 259 = STILL_ACTIVE); `denied` pids exist but are another user's."""
+
+    def __init__(self, processes: dict[int, int], denied: frozenset[int] = frozenset()):
+        self.processes, self.denied, self.error, self.closed = processes, denied, 0, []
+
+    def OpenProcess(self, access, inherit, pid):  # noqa: N802 - the Win32 name
+        if pid in self.denied:
+            self.error = 5
+            return 0
+        if pid not in self.processes:
+            self.error = 87                           # ERROR_INVALID_PARAMETER: no such process
+            return 0
+        return 1000 + pid
+
+    def GetExitCodeProcess(self, handle, code):  # noqa: N802
+        code._obj.value = self.processes[handle - 1000]
+        return 1
+
+    def CloseHandle(self, handle):  # noqa: N802
+        self.closed.append(handle)
+        return 1
+
+
+def test_a_holders_pid_is_checked_without_signalling_it_on_windows():
+    from landaudit.workspace import _windows_process_alive
+
+    kernel = FakeKernel32({10: 259, 11: 0}, denied=frozenset({12}))
+    alive = {pid: _windows_process_alive(pid, kernel, lambda: kernel.error) for pid in (10, 11, 12, 13)}
+    assert alive == {10: True, 11: False, 12: True, 13: False}
+    assert kernel.closed == [1010, 1011]              # every handle opened is closed
+
+
+def test_a_holders_pid_here(monkeypatch):
+    from landaudit.workspace import process_alive
+
+    assert process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not process_alive(child.pid)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: (_ for _ in ()).throw(PermissionError()))
+    assert process_alive(1)                           # another user's process is alive

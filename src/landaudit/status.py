@@ -12,12 +12,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
 from landaudit.errors import ConfigError, UsageError
-from landaudit.workspace import Workspace
+from landaudit.workspace import Workspace, process_alive
 
 DATASETS = ("land", "enterprise", "ledger")
 DATASET_TITLES = {"land": "工业用地底数", "enterprise": "企业亩均效益", "ledger": "问题隐患台账"}
@@ -188,11 +187,11 @@ def _running(ws: Workspace) -> dict | None:
     if not note or note.get("host") != socket.gethostname():
         return None
     try:
-        os.kill(int(note["pid"]), 0)
-    except (KeyError, ValueError, TypeError, ProcessLookupError):
+        pid = int(note["pid"])
+    except (KeyError, ValueError, TypeError):
         return None
-    except PermissionError:
-        pass                                  # alive, someone else's process
+    if not process_alive(pid):                # issue 15: never os.kill(pid, 0) on Windows
+        return None
     return {k: note.get(k) for k in ("pid", "host", "command", "started")}
 
 

@@ -497,6 +497,36 @@ def _owner_of(path: Path) -> str | None:
         return f"UID {uid}"
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (a holder note's PID, for `status`). Not
+    os.kill(pid, 0) on Windows: signal 0 is CTRL_C_EVENT there, sent to a console process group
+    (an OSError for a process in no console, such as a scheduled task)."""
+    if os.name == "nt":
+        import ctypes
+
+        return _windows_process_alive(pid, ctypes.WinDLL("kernel32", use_last_error=True), ctypes.get_last_error)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                             # alive, another user's
+    return True
+
+
+def _windows_process_alive(pid: int, kernel32, last_error: Callable[[], int]) -> bool:
+    import ctypes
+
+    handle = kernel32.OpenProcess(0x1000, False, pid)          # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return last_error() == 5                               # ERROR_ACCESS_DENIED: it exists
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
 def _read_holder(fd: int) -> dict:
     try:
         raw = _pread(fd, 4096, 0)
