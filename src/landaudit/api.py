@@ -48,8 +48,9 @@ def ingest(workspace: Workspace | str | Path, *, year: int | None = None, encodi
     the IngestResult (`.report()`, `.entries`, `.findings`, `.missing_datasets`). Files that could
     not be read and missing dataset kinds are logged as warnings (the CLI shows them in its table).
 
-    Files above `ingest.isolate_file_mb` are read in spawned worker processes: a script calling
-    this needs the `if __name__ == "__main__":` guard (multiprocessing's rule for spawn)."""
+    Workbooks and big files are read in worker processes, which import the calling script again
+    (forkserver and spawn alike): a script calling this needs the `if __name__ == "__main__":`
+    guard (multiprocessing's rule)."""
     from landaudit.ingest import pipeline
     from landaudit.run import warn_missing, warn_unread, writing
 
