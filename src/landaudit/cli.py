@@ -296,6 +296,13 @@ def _log(log_format: str, quiet: bool):
     return RunLog(log_format, quiet=quiet, console=err_console)
 
 
+def _start_workers_early() -> None:
+    """The workers' forkserver imports the readers while this process imports and sets up (ingest/workers.py)."""
+    from landaudit.ingest.workers import start_early
+
+    start_early()
+
+
 def _locked(ws, command: str, wait: float):
     """The workspace lock for a writing command, with a killed run's leftovers cleaned up."""
     from landaudit.run import writing
@@ -421,6 +428,7 @@ def ingest_cmd(
     log = _log(log_format, quiet)
 
     def action() -> int:
+        _start_workers_early()
         from landaudit.ingest import ingest
 
         ws = _workspace(workspace)
@@ -578,6 +586,7 @@ def run_cmd(
     log = _log(log_format, quiet)
 
     def action() -> int:
+        _start_workers_early()
         from landaudit.run import KEPT_WORKBOOKS, run, warn_missing
 
         ws = _workspace(workspace)
@@ -991,6 +1000,7 @@ def check_cmd(
 ) -> None:
     """报送前自查：按读取（ingest）时完全相同的规则检查部门报表，列出识别出的数据集、表头行和每一个问题（行、列、原值、怎么改）。不写入工作区。退出码：0 可以报送，1 有拒收行或无法读取的文件，2 用法错误。"""
     def action() -> int:
+        _start_workers_early()
         from landaudit.check import check, find_workspace, write_problems_workbook
 
         result = check(files, workspace=find_workspace(workspace), encoding=encoding)

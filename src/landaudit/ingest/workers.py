@@ -51,6 +51,22 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in available else "spawn"
 
 
+def start_early() -> None:
+    """Start the forkserver now, so that it imports the readers (~0.4 s) while this process does
+    its own set-up (imports, lock, config, listing files) instead of after it: the first workers
+    then fork at once. Called by `landaudit ingest`/`run`/`check` first thing. Nothing to do where
+    workers are spawned; a server that cannot start here is started (or fails) at the first file."""
+    if start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    _context()
+    try:
+        forkserver.ensure_running()
+    except OSError:
+        pass
+
+
 def _context():
     import multiprocessing
 
