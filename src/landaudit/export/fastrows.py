@@ -160,8 +160,16 @@ def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_
         return [number.format(r, v) if v is not None and isfinite(v) else ""
                 for r, v in zip(row_numbers, column, strict=True)]
     texts = {v for v in column if type(v) is str}
+    known = _TEXT_CELLS
+    new = [t for t in texts if t not in known]
+    if new:
+        known.update(zip(new, _text_cells(new), strict=True))
+        if len(known) > _TEXT_CELLS_MAX:          # a 1M-row export: keep the memory bounded
+            known.clear()
+            known.update(zip(texts, _text_cells(list(texts)), strict=True))
     text_cells = {None: ""}
-    for text, (body, quoted) in zip(texts, _text_cells(list(texts)) if texts else (), strict=True):
+    for text in texts:
+        body, quoted = known[text]
         text_cells[text] = ((quoted_attr if quoted else style_attr) + body) if body else ""
     if kinds <= {str}:
         get = text_cells.__getitem__
@@ -185,6 +193,10 @@ def _column_cells(column: list, letter: str, style: int, quoted_style: int, row_
 
 
 _NUMBERS = frozenset({int, float})       # not bool: 是/否 text
+# text → (cell body, quote prefix): names, codes and reasons recur in most lists of a workbook and
+# in every township's workbook, so each is cleaned and escaped once
+_TEXT_CELLS: dict[str, tuple[str, bool]] = {}
+_TEXT_CELLS_MAX = 1 << 19
 
 
 def _row_chunks(job: PendingRows, rows_per_chunk: int = 5_000) -> Iterator[str]:
