@@ -482,7 +482,7 @@ def test_memoised_column_normalising_equals_cell_by_cell(cells, name):
     different raw values, and an error is reported on every row that holds the bad value."""
     from types import SimpleNamespace
 
-    from landaudit.ingest.rows import _normalised_cells
+    from landaudit.ingest.rows import _normalised_column
 
     normalise = NORMALISERS[name]
     column = SimpleNamespace(index=0, field=SimpleNamespace(type="text"))
@@ -503,8 +503,12 @@ def test_memoised_column_normalising_equals_cell_by_cell(cells, name):
         except n.CellError as err:
             return comparable(err)
 
-    got = [(row, comparable(value)) for row, _raw, value in _normalised_cells(data, column, normalise)]
+    values, errors = _normalised_column(data, column, normalise)
+    bad = {row: error for row, _raw, error in errors}
+    assert [row for row, _raw, _error in errors] == sorted(bad)            # in row order, each once
+    got = [(row, comparable(bad.get(row, value))) for (row, _cells), value in zip(data, values, strict=True)]
     assert got == [(row, direct(raw)) for row, (raw,) in data]
+    assert all(values[i] is None for i, (row, _cells) in enumerate(data) if row in bad)
 
 
 def test_memo_is_dropped_for_a_mostly_distinct_column_and_results_stay_the_same():
@@ -512,11 +516,12 @@ def test_memo_is_dropped_for_a_mostly_distinct_column_and_results_stay_the_same(
     errors after that point are still reported on their own rows."""
     from types import SimpleNamespace
 
-    from landaudit.ingest.rows import _normalised_cells
+    from landaudit.ingest.rows import _normalised_column
 
     column = SimpleNamespace(index=0, field=SimpleNamespace(type="number"))
     raws = [f"{i}.5" for i in range(2_500)] + ["abc", "12", "abc"]
-    out = list(_normalised_cells([(row, [raw]) for row, raw in enumerate(raws, start=3)], column, n.parse_number))
-    assert [v for _, _, v in out[:3]] == [0.5, 1.5, 2.5]
-    assert [(row, raw) for row, raw, v in out if isinstance(v, n.CellError)] == [(2503, "abc"), (2505, "abc")]
-    assert out[2504 - 3][2] == 12.0
+    values, errors = _normalised_column([(row, [raw]) for row, raw in enumerate(raws, start=3)], column,
+                                        n.parse_number)
+    assert values[:3] == [0.5, 1.5, 2.5]
+    assert [(row, raw) for row, raw, _error in errors] == [(2503, "abc"), (2505, "abc")]
+    assert values[2504 - 3] == 12.0 and values[2503 - 3] is None

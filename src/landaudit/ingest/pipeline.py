@@ -446,8 +446,7 @@ def _worker_pool(config: Config, encoding: str | None, workers: int, limits) -> 
 
 def _row_digest(record: dict, value_keys: list[str]) -> bytes:
     """16 bytes standing for every canonical value of a row: equal digests mean identical rows."""
-    values = tuple(tuple(v) if isinstance(v, list) else v for v in map(record.get, value_keys))
-    return hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
+    return hashlib.blake2b(repr(list(map(record.get, value_keys))).encode(), digest_size=16).digest()
 
 
 def _sha256(path: Path, *, limit: int) -> tuple[str | None, int | None]:

@@ -251,15 +251,13 @@ def _normalise_chunk(data: list[tuple[int, list]], normalisers: list, headers: d
     first_finding = len(out.findings)
     values: dict[str, list] = {}
     for column, normalise in normalisers:
-        results = []
-        for excel_row, raw, value in _normalised_cells(data, column, normalise):
-            results.append(None if isinstance(value, n.CellError) else value)
-            if isinstance(value, n.CellError):
-                level = REJECT if column.field.required else WARNING
-                if level == REJECT:
-                    out.rejected_rows.add(excel_row)
-                out.findings.append(ctx.finding(level, value.code, row=excel_row, column=column.header,
-                                                value=_text(raw), detail=_choices(column.field)))
+        results, errors = _normalised_column(data, column, normalise)
+        for excel_row, raw, error in errors:
+            level = REJECT if column.field.required else WARNING
+            if level == REJECT:
+                out.rejected_rows.add(excel_row)
+            out.findings.append(ctx.finding(level, error.code, row=excel_row, column=column.header,
+                                            value=_text(raw), detail=_choices(column.field)))
         values[column.field.name] = results
 
     records = []
@@ -302,29 +300,40 @@ def _add_row_keys(findings: list[Finding], start: int, data: list[tuple[int, lis
 _MISS = object()
 
 
-def _normalised_cells(data: list[tuple[int, list]], column, normalise: Callable[[object], object]):
-    """(Excel row, raw cell, value or CellError) for one column. A column's values repeat a lot (镇街,
-    权属, 是/否, 土地用途): each distinct raw value is normalised once, until the column proves to be
-    mostly distinct (codes, names), when the memo is dropped. Lists (parcel_codes) are never shared."""
+def _normalised_column(data: list[tuple[int, list]], column, normalise: Callable[[object], object]
+                       ) -> tuple[list, list[tuple[int, object, n.CellError]]]:
+    """One column's values (None for a blank or a bad cell), and its bad cells as (Excel row, raw
+    cell, CellError) in row order. A column's values repeat a lot (镇街, 权属, 是/否, 土地用途):
+    each distinct raw value is normalised once, until the column proves to be mostly distinct
+    (codes, names), when the memo is dropped. Lists (parcel_codes) are never shared."""
     memo: dict | None = None if column.field.type == "parcel_codes" else {}
     index = column.index
+    values: list = []
+    errors: list = []
+    append = values.append
+    cell_error = n.CellError
     for seen, (excel_row, cells) in enumerate(data, start=1):
         raw = cells[index] if index < len(cells) else None
         if raw == "" or raw is None:
-            yield excel_row, raw, None
+            append(None)
             continue
         key = (raw.__class__, raw)                 # 1, 1.0 and True are equal keys otherwise
         value = _MISS if memo is None else memo.get(key, _MISS)
         if value is _MISS:
             try:
                 value = normalise(raw)
-            except n.CellError as err:
+            except cell_error as err:
                 value = err.with_traceback(None)   # kept in the memo: no frame cycle to keep alive
             if memo is not None:
                 memo[key] = value
                 if seen >= 2_000 and len(memo) > seen // 2:
                     memo = None
-        yield excel_row, raw, value
+        if isinstance(value, cell_error):
+            errors.append((excel_row, raw, value))
+            append(None)
+        else:
+            append(value)
+    return values, errors
 
 
 def _check_row(record: dict, ctx: SheetContext, headers: dict[str, str], excel_row: int,
