@@ -90,8 +90,10 @@ def run(workspace: Workspace, *, year: int | None = None, scope: str | None = No
     year = workspace.resolve_year(year, processed_ok=False)        # run reads the raw folder
     started = datetime.now().isoformat(timespec="seconds")
     timings: dict[str, float] = {}
-    with locked(workspace, f"landaudit run --year {year}", lock_wait), _published(workspace, year) as staged:
-        # issue 14: every stage writes into the year's generation folders; run_manifest.json is
+    with writing(workspace, f"landaudit run --year {year}", lock_wait), \
+            generation(workspace, year, exports=False) as staged:
+        # issue 14: every stage writes into the year's generation folders (the exports folder joins
+        # when export starts: a year not exported keeps its folder untouched); run_manifest.json is
         # written last and the folders are published together when the block ends
         workspace = staged
         begun = time.monotonic()
@@ -125,15 +127,6 @@ def run(workspace: Workspace, *, year: int | None = None, scope: str | None = No
         manifest = staged.final(manifest)
     classified.folder = staged.processed_year(year)          # published: the year's own folder again
     return RunResult(year, ingested, classified, exported, timings, manifest, ingested.missing_datasets)
-
-
-@contextmanager
-def _published(workspace: Workspace, year: int):
-    """prepare() under the lock, then the year's generation (publish.generation). The exports
-    folder joins it when export starts: a year not exported keeps its folder untouched."""
-    prepare(workspace)
-    with generation(workspace, year, exports=False) as staged:
-        yield staged
 
 
 KEPT_WORKBOOKS = ("{year} 年的数据不完整，未导出：原有的治理清单工作簿保持不变。补齐报表后重新运行 "

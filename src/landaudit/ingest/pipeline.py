@@ -434,11 +434,12 @@ def _costly(path: Path, limits) -> bool:
 
 def _worker_pool(config: Config, encoding: str | None, workers: int, limits) -> WorkerPool:
     """`workers` worker processes (forked from a forkserver or spawned, never forked from this
-    process: DuckDB's or the caller's threads must not be copied; see ingest/workers.py), each capped at `worker_memory_mb` of address space (0: automatic, see
-    workers.default_memory_mb) and `worker_seconds` + `worker_seconds_per_mb` × size per file."""
+    process: DuckDB's or the caller's threads must not be copied; see ingest/workers.py), each
+    capped at `worker_memory_mb` of address space (0: automatic, see workers.default_memory_mb) and
+    `worker_seconds` + `worker_seconds_per_mb` × size per file."""
     memory = limits.worker_memory_mb or default_memory_mb(limits.workers)
-    # `workers` processes in all: a third one for the small workbooks was slower on two busy cores
-    # (three interpreters starting at once)
+    # `workers` processes in all: a third one for the small workbooks was slower with spawned
+    # workers and made no difference beyond the noise with forked ones (docs/benchmarks.md)
     return WorkerPool(config, encoding, workers,
                       WorkerLimits(memory, limits.worker_seconds, limits.worker_seconds_per_mb),
                       big_bytes=int(limits.isolate_file_mb * 1_048_576), big_slots=workers)
